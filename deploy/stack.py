@@ -1,0 +1,450 @@
+"""Flint's local launcher: Kafka (KRaft, from Maven Central jars) and PostgreSQL (Debian's
+server) without Docker, plus the Flint services, with all state under ``.flint/``.
+
+    python deploy/stack.py up [--infra-only]   start what is not running, write .flint/stack.env
+    python deploy/stack.py down                stop everything this launcher started
+    python deploy/stack.py status              what runs, on which ports
+    python deploy/stack.py logs [NAME]         tail the logs
+    python deploy/stack.py reset               down, then delete all local data
+
+When KAFKA_BOOTSTRAP_SERVERS or DATABASE_URL are set, those servers are used and no local
+one is started. Only the standard library is used, so it runs before the venv exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import glob
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = Path(os.environ.get("FLINT_STATE_DIR", ROOT / ".flint"))
+STACK_ENV = STATE / "stack.env"
+KAFKA_DIR = ROOT / "deploy" / "kafka"
+KAFKA_LIBS = KAFKA_DIR / "target" / "libs"
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+KAFKA_PORT = int(os.environ.get("FLINT_KAFKA_PORT", "19092"))
+KAFKA_CONTROLLER_PORT = int(os.environ.get("FLINT_KAFKA_CONTROLLER_PORT", "19093"))
+PG_PORT = int(os.environ.get("FLINT_PG_PORT", "55432"))
+SERVICE_DATABASES = ("flint_installs", "flint_orders", "flint_refunds", "flint_invoicing")
+
+
+class StackError(RuntimeError):
+    """A failure the user can act on; printed as one line."""
+
+
+@dataclass
+class Service:
+    """A Flint service process started by the launcher."""
+
+    name: str
+    module: str
+    port: int
+    env_name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.env_name = f"FLINT_{self.name.upper()}_URL"
+
+
+# Services join this list in their own issues; each runs `python -m <module>`.
+SERVICES: list[Service] = []
+
+
+# ---------------------------------------------------------------- processes
+def _pidfile(name: str) -> Path:
+    return STATE / "run" / f"{name}.pid"
+
+
+def _running_pid(name: str) -> int | None:
+    path = _pidfile(name)
+    if not path.exists():
+        return None
+    pid = int(path.read_text().strip() or 0)
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        path.unlink(missing_ok=True)
+        return None
+    return pid
+
+
+def _spawn(name: str, argv: list[str], log: Path, env: dict[str, str] | None = None, user: str | None = None) -> int:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    _pidfile(name).parent.mkdir(parents=True, exist_ok=True)
+    if user:
+        argv = ["runuser", "-u", user, "--", *argv]
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})}, start_new_session=True, cwd=ROOT,
+        )
+    _pidfile(name).write_text(str(proc.pid))
+    return proc.pid
+
+
+def _stop(name: str, timeout: float = 30) -> bool:
+    pid = _running_pid(name)
+    if pid is None:
+        return False
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.killpg(pid, signal.SIGKILL)
+    _pidfile(name).unlink(missing_ok=True)
+    return True
+
+
+def _port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _wait(what: str, check, timeout: float, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.3)
+    hint = f"; see {log}" if log else ""
+    raise StackError(f"{what} did not become ready within {timeout:.0f}s{hint}")
+
+
+# ---------------------------------------------------------------- kafka
+def _kafka_classpath() -> str:
+    jars = sorted(KAFKA_LIBS.glob("*.jar"))
+    if not any(j.name.startswith("kafka_2.13-") for j in jars):
+        raise StackError(f"Kafka jars are missing under {KAFKA_LIBS}: run `make setup`")
+    return ":".join(str(j) for j in jars)
+
+
+def _java_opts() -> list[str]:
+    return [
+        "-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}",
+        f"-Dkafka.logs.dir={STATE / 'kafka' / 'logs'}",
+    ]
+
+
+def _kafka_api_ready(port: int) -> bool:
+    """True when the broker answers an ApiVersions request (not merely accepts TCP)."""
+    request_body = (18).to_bytes(2, "big") + (0).to_bytes(2, "big") + (1).to_bytes(4, "big")
+    request_body += (len("flint-stack")).to_bytes(2, "big") + b"flint-stack"
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.sendall(len(request_body).to_bytes(4, "big") + request_body)
+            size = int.from_bytes(sock.recv(4), "big")
+            reply = b""
+            while len(reply) < size:
+                chunk = sock.recv(size - len(reply))
+                if not chunk:
+                    return False
+                reply += chunk
+            return reply[4:6] == b"\x00\x00"  # correlation id, then error code 0
+    except OSError:
+        return False
+
+
+def kafka_up() -> str:
+    data = STATE / "kafka" / "data"
+    props = STATE / "kafka" / "server.properties"
+    log = STATE / "kafka" / "logs" / "stdout.log"
+    if _running_pid("kafka") and _kafka_api_ready(KAFKA_PORT):
+        return f"127.0.0.1:{KAFKA_PORT}"
+    if _port_open(KAFKA_PORT):
+        raise StackError(f"port {KAFKA_PORT} is taken by another process; set FLINT_KAFKA_PORT")
+    classpath = _kafka_classpath()
+    data.mkdir(parents=True, exist_ok=True)
+    template = (KAFKA_DIR / "server.properties.in").read_text()
+    props.write_text(
+        template.replace("@PORT@", str(KAFKA_PORT))
+        .replace("@CONTROLLER_PORT@", str(KAFKA_CONTROLLER_PORT))
+        .replace("@DATA_DIR@", str(data))
+    )
+    if not (data / "meta.properties").exists():
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        subprocess.run(
+            ["java", *_java_opts(), "-cp", classpath, "kafka.tools.StorageTool", "format",
+             "--standalone", "-t", cluster_id, "-c", str(props)],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+    _spawn("kafka", ["java", *_java_opts(), "-cp", classpath, "kafka.Kafka", str(props)], log)
+    _wait("Kafka", lambda: _kafka_api_ready(KAFKA_PORT), 90, STATE / "kafka" / "logs" / "server.log")
+    return f"127.0.0.1:{KAFKA_PORT}"
+
+
+# ---------------------------------------------------------------- postgres
+def _pg_bin(tool: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"), key=lambda p: int(p.split("/")[4]))
+    if found:
+        return found[-1]
+    if shutil.which(tool):
+        return shutil.which(tool)
+    raise StackError(f"PostgreSQL server tool {tool!r} not found: run `make setup` (apt-get install postgresql)")
+
+
+def _pg_user() -> str | None:
+    """initdb and postgres refuse to run as root: run them as the postgres user then."""
+    return "postgres" if os.geteuid() == 0 else None
+
+
+def postgres_up() -> str:
+    base = STATE / "postgres"
+    data = base / "data"
+    log = base / "postgres.log"
+    password_file = base / "password"
+    user = _pg_user()
+    if not (data / "PG_VERSION").exists():
+        base.mkdir(parents=True, exist_ok=True)
+        (base / "run").mkdir(exist_ok=True)
+        password_file.write_text(secrets.token_urlsafe(24))
+        password_file.chmod(0o600)
+        pwfile = base / ".initpw"
+        pwfile.write_text(password_file.read_text())
+        if user:
+            shutil.chown(base, user)
+            shutil.chown(base / "run", user)
+            shutil.chown(pwfile, user)
+        subprocess.run(
+            [*(["runuser", "-u", user, "--"] if user else []), _pg_bin("initdb"), "-D", str(data),
+             "-U", "postgres", f"--pwfile={pwfile}", "--auth-host=scram-sha-256", "--auth-local=trust",
+             "-E", "UTF8", "--locale=C.UTF-8"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        pwfile.unlink()
+        with open(data / "postgresql.conf", "a") as conf:
+            conf.write(
+                "\n# Flint local stack\n"
+                "listen_addresses = '127.0.0.1'\n"
+                f"unix_socket_directories = '{base / 'run'}'\n"
+                "max_connections = 300\n"
+                "shared_buffers = 256MB\n"
+            )
+    password = password_file.read_text().strip()
+    url = f"postgresql://postgres:{password}@127.0.0.1:{PG_PORT}/postgres"
+    if _running_pid("postgres") and _port_open(PG_PORT):
+        return url
+    if _port_open(PG_PORT):
+        raise StackError(f"port {PG_PORT} is taken by another process; set FLINT_PG_PORT")
+    (data / "postmaster.pid").unlink(missing_ok=True)  # left by a killed server; safe: port is free
+    _spawn("postgres", [_pg_bin("postgres"), "-D", str(data), "-p", str(PG_PORT)], log, user=user)
+    _wait("PostgreSQL", lambda: _pg_ready(base), 60, log)
+    return url
+
+
+def _pg_ready(base: Path) -> bool:
+    result = subprocess.run(
+        [_pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(PG_PORT), "-q"], check=False
+    )
+    return result.returncode == 0
+
+
+def _create_service_databases(server_url: str) -> None:
+    """One database per service on the server; services also create theirs when missing."""
+    psql = shutil.which("psql") or _pg_bin("psql")
+    for name in SERVICE_DATABASES:
+        exists = subprocess.run(
+            [psql, server_url, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+            check=False, capture_output=True, text=True,
+        )
+        if exists.returncode != 0:
+            raise StackError(f"cannot reach PostgreSQL at {_redact(server_url)}: {exists.stderr.strip().splitlines()[-1]}")
+        if exists.stdout.strip() != "1":
+            subprocess.run([psql, server_url, "-qc", f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
+
+
+def _stop_postgres() -> bool:
+    # SIGTERM on the group is postgres' "smart" shutdown; use SIGINT (fast) on the postmaster.
+    pid = _running_pid("postgres")
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGINT)
+    return _stop("postgres")
+
+
+# ---------------------------------------------------------------- env file
+def read_stack_env() -> dict[str, str]:
+    if not STACK_ENV.exists():
+        return {}
+    pairs = (line.split("=", 1) for line in STACK_ENV.read_text().splitlines() if "=" in line and not line.startswith("#"))
+    return {k: v for k, v in pairs}
+
+
+def _write_stack_env(values: dict[str, str]) -> None:
+    STATE.mkdir(parents=True, exist_ok=True)
+    lines = ["# Written by deploy/stack.py up. Source it: set -a; . .flint/stack.env; set +a"]
+    lines += [f"{k}={v}" for k, v in values.items()]
+    STACK_ENV.write_text("\n".join(lines) + "\n")
+    STACK_ENV.chmod(0o600)
+
+
+def _admin_key() -> str:
+    if os.environ.get("FLINT_ADMIN_KEY"):
+        return os.environ["FLINT_ADMIN_KEY"]
+    path = STATE / "admin_key"
+    if not path.exists():
+        STATE.mkdir(parents=True, exist_ok=True)
+        path.write_text("flint_admin_" + secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+# ---------------------------------------------------------------- services
+def _service_up(service: Service, env: dict[str, str]) -> str:
+    url = f"http://127.0.0.1:{service.port}"
+    if _running_pid(service.name) and _port_open(service.port):
+        return url
+    log = STATE / "logs" / f"{service.name}.log"
+    python = str(VENV_PYTHON if VENV_PYTHON.exists() else sys.executable)
+    _spawn(service.name, [python, "-m", service.module], log,
+           env={**env, f"FLINT_{service.name.upper()}_PORT": str(service.port)})
+    _wait(f"service {service.name}", lambda: _http_ok(f"{url}/readyz"), 60, log)
+    return url
+
+
+def _http_ok(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------- commands
+def up(infra_only: bool) -> dict[str, str]:
+    env: dict[str, str] = {}
+    env["KAFKA_BOOTSTRAP_SERVERS"] = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or kafka_up()
+    env["DATABASE_URL"] = os.environ.get("DATABASE_URL") or postgres_up()
+    env["FLINT_ADMIN_KEY"] = _admin_key()
+    _create_service_databases(env["DATABASE_URL"])
+    _write_stack_env(env)
+    if not infra_only:
+        for service in SERVICES:
+            env[service.env_name] = _service_up(service, env)
+            _write_stack_env(env)
+    return env
+
+
+def down() -> None:
+    for service in reversed(SERVICES):
+        if _stop(service.name):
+            print(f"stopped {service.name}")
+    if _stop("kafka", timeout=60):
+        print("stopped kafka")
+    if _stop_postgres():
+        print("stopped postgres")
+
+
+def status() -> int:
+    env = read_stack_env()
+    rows = []
+    external_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    external_pg = os.environ.get("DATABASE_URL")
+    rows.append(("kafka", *(("external", external_kafka) if external_kafka else
+                            (_state("kafka", _kafka_api_ready(KAFKA_PORT)), f"127.0.0.1:{KAFKA_PORT}"))))
+    rows.append(("postgres", *(("external", _redact(external_pg)) if external_pg else
+                               (_state("postgres", _port_open(PG_PORT)), f"127.0.0.1:{PG_PORT}"))))
+    for service in SERVICES:
+        rows.append((service.name, _state(service.name, _port_open(service.port)), f"http://127.0.0.1:{service.port}"))
+    for name, state, where in rows:
+        print(f"{name:<10} {state:<8} {where}")
+    if env:
+        print(f"env file   {STACK_ENV}")
+    return 0 if all(state in ("running", "external") for _, state, _ in rows) else 3
+
+
+def _state(name: str, answering: bool) -> str:
+    return "running" if _running_pid(name) and answering else "stopped"
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}:***@{host}"
+    return url
+
+
+def logs(name: str | None) -> None:
+    files = {
+        "kafka": STATE / "kafka" / "logs" / "server.log",
+        "postgres": STATE / "postgres" / "postgres.log",
+        **{s.name: STATE / "logs" / f"{s.name}.log" for s in SERVICES},
+    }
+    chosen = [files[name]] if name else [f for f in files.values()]
+    existing = [str(f) for f in chosen if f.exists()]
+    if not existing:
+        raise StackError("no logs yet: run `make up` first")
+    os.execvp("tail", ["tail", "-n", "50", "-F", *existing])
+
+
+def reset() -> None:
+    down()
+    if STATE.exists():
+        shutil.rmtree(STATE)
+    print(f"deleted {STATE}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stack", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    up_cmd = sub.add_parser("up", help="start Kafka, PostgreSQL and the services")
+    up_cmd.add_argument("--infra-only", action="store_true", help="only Kafka and PostgreSQL")
+    up_cmd.add_argument("--json", action="store_true", help="print the environment as JSON")
+    sub.add_parser("down")
+    sub.add_parser("status")
+    logs_cmd = sub.add_parser("logs")
+    logs_cmd.add_argument("name", nargs="?")
+    sub.add_parser("reset")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "up":
+            started = time.monotonic()
+            env = up(args.infra_only)
+            if args.json:
+                print(json.dumps(env))
+            else:
+                print(f"stack up in {time.monotonic() - started:.1f}s; environment in {STACK_ENV}")
+                status()
+        elif args.command == "down":
+            down()
+        elif args.command == "status":
+            return status()
+        elif args.command == "logs":
+            logs(args.name)
+        elif args.command == "reset":
+            reset()
+    except StackError as error:
+        print(f"flint stack: {error}", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as error:
+        detail = (error.stderr or b"").decode(errors="replace").strip().splitlines()
+        print(f"flint stack: {' '.join(map(str, error.cmd[:3]))} failed: {detail[-1] if detail else error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
