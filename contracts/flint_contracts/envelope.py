@@ -1,0 +1,68 @@
+"""The event envelope every Flint topic carries (CloudEvents-like)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from flint_contracts.ids import new_id
+
+
+class EventEnvelope(BaseModel):
+    """One event or command on a Flint topic. ``id`` is stable across redeliveries."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "evt_01JD3Z6Q0G8V6M4X2K9T7B5N1R",
+                    "type": "order.created",
+                    "source": "flint.orders",
+                    "time": "2026-11-27T12:00:00Z",
+                    "merchant_id": "mer_01JD3Z5Y1B2C3D4E5F6G7H8J9K",
+                    "subject": "ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S",
+                    "sequence": 1,
+                    "version": 1,
+                    "correlation_id": "evt_01JD3Z6Q0G8V6M4X2K9T7B5N1R",
+                    "causation_id": None,
+                    "data": {"order": {"id": "ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S"}},
+                    "previous": None,
+                }
+            ]
+        },
+    )
+
+    id: str = Field(default_factory=lambda: new_id("evt"), description="Event id, stable across redeliveries.")
+    type: str = Field(description="Event or command type from the type registry.", examples=["order.paid"])
+    source: str = Field(description="The producing service.", examples=["flint.orders"])
+    time: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC), description="When it happened (UTC).")
+    merchant_id: str | None = Field(default=None, description="The merchant whose data this is.")
+    subject: str | None = Field(default=None, description="The aggregate it is about, usually the order id.")
+    sequence: int | None = Field(default=None, ge=1, description="The order's timeline sequence at this event.")
+    version: int | None = Field(default=None, ge=1, description="The order's version after this event.")
+    correlation_id: str | None = Field(default=None, description="Id shared by everything one request caused.")
+    causation_id: str | None = Field(default=None, description="Id of the event or command that caused this one.")
+    data: dict[str, Any] = Field(default_factory=dict, description="The event's payload, by type.")
+    previous: dict[str, Any] | None = Field(default=None, description="Previous values of the changed fields.")
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> EventEnvelope:
+        return cls.model_validate_json(raw)
+
+    def caused(self, type: str, source: str, **fields: Any) -> EventEnvelope:
+        """A new event caused by this one, carrying its correlation id forward."""
+        return EventEnvelope(
+            type=type,
+            source=source,
+            merchant_id=fields.pop("merchant_id", self.merchant_id),
+            subject=fields.pop("subject", self.subject),
+            correlation_id=self.correlation_id or self.id,
+            causation_id=self.id,
+            **fields,
+        )
