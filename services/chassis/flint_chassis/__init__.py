@@ -1,0 +1,6 @@
+"""flint_chassis: what every Flint service needs, built once.
+
+settings (``config``), the asyncpg pool (``db``), forward-only migrations (``migrations``),
+the transactional outbox and relay (``outbox``), idempotent consumers with dead letters
+(``consumer``), JSON logs (``logs``), problem+json (``problems``) and health (``health``).
+"""

@@ -1,0 +1,46 @@
+"""PostgreSQL connections: the pool, and the service database created on first start."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from flint_chassis.config import redact_url, with_database
+from flint_chassis.errors import StartupError
+
+_CONNECT_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+async def ensure_database(server_url: str, database: str) -> None:
+    """Create ``database`` on the server unless it exists (safe when several start at once)."""
+    try:
+        conn = await asyncpg.connect(server_url, timeout=10)
+    except _CONNECT_ERRORS as error:
+        raise StartupError(f"cannot connect to PostgreSQL at {redact_url(server_url)}: {_one_line(error)}") from None
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
+            try:
+                await conn.execute(f'CREATE DATABASE "{database}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await conn.close()
+
+
+async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    """A connection pool, or a one-line ``StartupError`` naming the server that was tried."""
+    try:
+        return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, timeout=10)
+    except _CONNECT_ERRORS as error:
+        raise StartupError(f"cannot connect to PostgreSQL at {redact_url(url)}: {_one_line(error)}") from None
+
+
+async def open_service_database(server_url: str, database: str, **pool_args: int) -> asyncpg.Pool:
+    await ensure_database(server_url, database)
+    return await create_pool(with_database(server_url, database), **pool_args)

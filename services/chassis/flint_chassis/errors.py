@@ -1,0 +1,15 @@
+"""Errors the chassis raises to its users."""
+
+
+class StartupError(RuntimeError):
+    """A dependency could not be reached at start-up. Its message is one line naming what was tried."""
+
+
+class PermanentError(Exception):
+    """A message that can never be processed, however often it is retried (e.g. invalid data,
+    a payment in another currency). The consumer dead-letters it at once with this reason."""
+
+    def __init__(self, reason: str, *, code: str = "permanent_error") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code

@@ -1,0 +1,198 @@
+"""Transactional outbox and its relay.
+
+State and the events that describe it commit together: a handler calls :func:`enqueue` on
+the connection of its open transaction. The :class:`OutboxRelay` publishes committed rows
+to Kafka with an idempotent producer, keyed by aggregate id, in position order per key,
+and marks them published.
+
+Ordering with several relays: each relay claims rows with ``FOR UPDATE SKIP LOCKED`` and
+takes a transaction-scoped advisory lock per key, so two relays never hold rows of the same
+aggregate at once; the later relay only sees that aggregate's rows after the first has
+published and committed. A relay that dies between publish and mark rolls back: the rows
+are published again (at least once), and consumers drop the duplicate by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from flint_contracts.envelope import EventEnvelope
+
+log = logging.getLogger("flint.outbox")
+
+NOTIFY_CHANNEL = "flint_outbox"
+
+_INSERT = """
+INSERT INTO flint_outbox (event_id, topic, key, payload, headers)
+VALUES ($1, $2, $3, $4, $5::jsonb)
+"""
+
+# Rows are scanned in position order; the advisory lock is taken per key as rows are
+# examined, so rows whose key another relay holds are skipped until it commits. This relies
+# on an index scan that stops at LIMIT: with a sort plan every unpublished row's key would be
+# locked (still correct, but the second relay could never help), so _ORDERED_SCAN forbids it.
+_CLAIM = """
+SELECT position, event_id, topic, key, payload, headers
+FROM flint_outbox
+WHERE published_at IS NULL
+  AND pg_try_advisory_xact_lock(hashtextextended('flint_outbox:' || coalesce(key, ''), 0))
+ORDER BY position
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+
+_ORDERED_SCAN = "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off"
+_MARK = "UPDATE flint_outbox SET published_at = now() WHERE position = ANY($1::bigint[])"
+_PURGE = "DELETE FROM flint_outbox WHERE published_at < now() - $1::interval"
+
+
+def event_headers(event: EventEnvelope) -> list[tuple[str, str]]:
+    """Kafka headers that let consumers route and trace without parsing the body."""
+    headers = [("flint-event-id", event.id), ("flint-event-type", event.type), ("content-type", "application/json")]
+    if event.correlation_id:
+        headers.append(("flint-correlation-id", event.correlation_id))
+    if event.merchant_id:
+        headers.append(("flint-merchant-id", event.merchant_id))
+    return headers
+
+
+async def enqueue(
+    conn: asyncpg.Connection,
+    topic: str,
+    event: EventEnvelope,
+    *,
+    key: str | None = None,
+    extra_headers: Iterable[tuple[str, str]] = (),
+) -> None:
+    """Add ``event`` to the outbox inside the caller's transaction. Key defaults to the subject."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("outbox.enqueue must run inside the transaction that changes the state")
+    headers = event_headers(event) + list(extra_headers)
+    await enqueue_raw(conn, topic, event.id, key if key is not None else event.subject, event.to_bytes(), headers)
+
+
+async def enqueue_raw(
+    conn: asyncpg.Connection, topic: str, message_id: str, key: str | None, payload: bytes,
+    headers: list[tuple[str, str]],
+) -> None:
+    """Add already-encoded bytes (e.g. a dead letter carrying the original message)."""
+    await conn.execute(_INSERT, message_id, topic, key, payload, json.dumps(headers))
+    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows. Run one or more per service database."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        bootstrap_servers: str,
+        *,
+        name: str = "relay",
+        batch_size: int = 200,
+        poll_interval: float = 1.0,
+        retention: timedelta = timedelta(days=7),
+    ) -> None:
+        self._pool = pool
+        self._bootstrap = bootstrap_servers
+        self._name = name
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._retention = retention
+        self._wake = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.published = 0
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            enable_idempotence=True,  # acks=all, no duplicates or reordering from producer retries
+            linger_ms=2,
+            client_id=f"flint-outbox-{self._name}",
+        )
+        await self._producer.start()
+        self._listener = await self._pool.acquire()
+        await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._name}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._listener is not None:
+            await self._listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
+            await self._pool.release(self._listener)
+            self._listener = None
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        cycles = 0
+        while True:
+            try:
+                sent = await self.publish_batch()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("outbox relay %s: %s; retrying", self._name, error)
+                sent = 0
+                await asyncio.sleep(self._poll_interval)
+            except Exception:
+                log.exception("outbox relay %s failed a batch; retrying", self._name)
+                sent = 0
+                await asyncio.sleep(self._poll_interval)
+            cycles += 1
+            if cycles % 1000 == 0:
+                await self._purge()
+            if sent < self._batch_size:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def publish_batch(self) -> int:
+        """Publish one batch of committed rows; returns how many were published."""
+        assert self._producer is not None, "relay not started"
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(_ORDERED_SCAN)
+            rows = await conn.fetch(_CLAIM, self._batch_size)
+            if not rows:
+                return 0
+            # Send in position order, then wait for every ack: the idempotent producer keeps
+            # per-partition order, so a key's events reach Kafka in the order they committed.
+            futures = [
+                await self._producer.send(
+                    row["topic"],
+                    value=bytes(row["payload"]),
+                    key=row["key"].encode() if row["key"] is not None else None,
+                    headers=[(k, v.encode()) for k, v in json.loads(row["headers"])],
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*futures)
+            await self.before_mark(rows)
+            await conn.execute(_MARK, [row["position"] for row in rows])
+        self.published += len(rows)
+        return len(rows)
+
+    async def before_mark(self, rows: list[asyncpg.Record]) -> None:
+        """Hook between publish and mark (tests use it to kill a relay at the worst moment)."""
+
+    async def _purge(self) -> None:
+        try:
+            async with self._pool.acquire() as conn:
+                await conn.execute(_PURGE, self._retention)
+        except (OSError, asyncpg.PostgresError) as error:
+            log.warning("outbox purge failed: %s", error)
