@@ -1,0 +1,216 @@
+"""The chassis on the real broker and database: outbox → relay → Kafka → consumer → effect."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from faststream.kafka import KafkaBroker
+
+from flint_chassis import outbox
+from flint_chassis.consumer import EventConsumer
+from flint_chassis.outbox import OutboxRelay
+from flint_contracts.envelope import EventEnvelope
+from flint_contracts.topics import dead_letter_topic
+from tests.chassis import ledger
+from tests.support.polling import eventually
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+async def ledger_pool(pool: asyncpg.Pool) -> asyncpg.Pool:
+    await pool.execute(ledger.SCHEMA)
+    return pool
+
+
+async def start_consumer(bootstrap: str, pool: asyncpg.Pool, topic: str, **options) -> KafkaBroker:
+    broker = KafkaBroker(bootstrap)
+    EventConsumer(
+        service="ledger", name=f"ledger-{topic}", topics=(topic,), pool=pool, handler=ledger.apply_deposit,
+        on_dead_letter=ledger.note_dead_letter, **{"max_attempts": 3, "retry_backoff": 0.01, **options},
+    ).register(broker)
+    await broker.start()
+    return broker
+
+
+async def write_events(pool: asyncpg.Pool, topic: str, events: list[EventEnvelope]) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        for event in events:
+            await outbox.enqueue(conn, topic, event)
+
+
+async def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 20) -> list:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    records = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(records) < expected and asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for partition_records in batch.values():
+                records.extend(partition_records)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def unpublished(pool: asyncpg.Pool) -> int:
+    return await pool.fetchval("SELECT count(*) FROM flint_outbox WHERE published_at IS NULL")
+
+
+async def test_an_event_written_to_the_outbox_changes_the_consumers_database(ledger_pool, kafka_bootstrap, new_topics):
+    # given a relay and a consumer on a fresh topic
+    [topic] = await new_topics("deposits")
+    relay = OutboxRelay(ledger_pool, kafka_bootstrap, poll_interval=0.2)
+    await relay.start()
+    broker = await start_consumer(kafka_bootstrap, ledger_pool, topic)
+    try:
+        # when two deposits commit in the outbox
+        await write_events(ledger_pool, topic, [ledger.deposit("acc-1", 1250), ledger.deposit("acc-1", 250)])
+        # then the consumer applied both, once each
+        assert await eventually(lambda: ledger.balance(ledger_pool, "acc-1"), message="balance") is not None
+        await eventually(lambda: _equals(ledger.balance(ledger_pool, "acc-1"), (1500, 2)), message="both deposits")
+        assert await unpublished(ledger_pool) == 0
+    finally:
+        await broker.stop()
+        await relay.stop()
+
+
+async def test_the_same_event_delivered_twice_has_one_effect(ledger_pool, kafka_bootstrap, new_topics):
+    # given one event published twice to Kafka (as a relay crash would)
+    [topic] = await new_topics("deposits")
+    event = ledger.deposit("acc-2", 700)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    for _ in range(2):
+        await producer.send_and_wait(topic, event.to_bytes(), key=b"acc-2")
+    await producer.send_and_wait(topic, ledger.deposit("acc-2", 1).to_bytes(), key=b"acc-2")
+    await producer.stop()
+    # when the consumer reads them all
+    broker = await start_consumer(kafka_bootstrap, ledger_pool, topic)
+    try:
+        # then the deposit counted once
+        await eventually(lambda: _equals(ledger.balance(ledger_pool, "acc-2"), (701, 2)), message="701 in 2 entries")
+        inbox = await ledger_pool.fetchval("SELECT count(*) FROM flint_inbox WHERE message_id = $1", event.id)
+        assert inbox == 1
+    finally:
+        await broker.stop()
+
+
+async def test_a_relay_killed_between_publish_and_mark_loses_and_duplicates_nothing(
+    ledger_pool, database_url, kafka_bootstrap, new_topics, tmp_path
+):
+    # given five committed events and a relay process that freezes after publishing them
+    [topic] = await new_topics("deposits")
+    events = [ledger.deposit("acc-3", amount) for amount in (100, 200, 300, 400, 500)]
+    await write_events(ledger_pool, topic, events)
+    marker = tmp_path / "published"
+    doomed = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "relay_process.py"), database_url, kafka_bootstrap, str(marker)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        await eventually(marker.exists, timeout=30, message="the doomed relay to publish")
+    finally:
+        # when it is killed before it marks the rows sent
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait()
+    assert marker.read_text() == "5"
+    assert len(await read_all(kafka_bootstrap, topic, expected=5)) == 5
+    await eventually(lambda: _equals(unpublished(ledger_pool), 5), message="rows unmarked after the kill")
+
+    # and a new relay and the consumer run
+    relay = OutboxRelay(ledger_pool, kafka_bootstrap, poll_interval=0.2)
+    await relay.start()
+    broker = await start_consumer(kafka_bootstrap, ledger_pool, topic)
+    try:
+        # then every event reached Kafka again (at least once) and counted exactly once
+        await eventually(lambda: _equals(unpublished(ledger_pool), 0), message="rows republished")
+        records = await read_all(kafka_bootstrap, topic, expected=10)
+        assert sorted(json.loads(r.value)["id"] for r in records) == sorted([e.id for e in events] * 2)
+        await eventually(lambda: _equals(ledger.balance(ledger_pool, "acc-3"), (1500, 5)), message="1500 in 5 entries")
+    finally:
+        await broker.stop()
+        await relay.stop()
+
+
+async def test_a_poison_message_is_dead_lettered_with_its_reason_and_the_rest_are_processed(
+    ledger_pool, kafka_bootstrap, new_topics
+):
+    # given a topic with a good deposit, garbage, a deposit the handler always fails on,
+    # a deposit it can never apply, and another good deposit, all for one account
+    [topic] = await new_topics("deposits")
+    exploding = ledger.deposit("acc-4", 5, explode=True)
+    invalid = ledger.deposit("acc-4", "12.50")
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    for value in (ledger.deposit("acc-4", 10).to_bytes(), b"{not json", exploding.to_bytes(),
+                  invalid.to_bytes(), ledger.deposit("acc-4", 20).to_bytes()):
+        await producer.send_and_wait(topic, value, key=b"acc-4", headers=[("trace", b"t-1")])
+    await producer.stop()
+    relay = OutboxRelay(ledger_pool, kafka_bootstrap, poll_interval=0.2)
+    await relay.start()
+    # when the consumer processes the topic
+    broker = await start_consumer(kafka_bootstrap, ledger_pool, topic)
+    try:
+        # then the good deposits are applied, after the poison ones
+        await eventually(lambda: _equals(ledger.balance(ledger_pool, "acc-4"), (30, 2)), message="30 in 2 entries")
+        # and the three others are in the dead-letter topic with their reasons and original headers
+        dead = await read_all(kafka_bootstrap, dead_letter_topic(topic, "ledger"), expected=3)
+    finally:
+        await broker.stop()
+        await relay.stop()
+    by_value = {r.value: dict((k, v.decode()) for k, v in r.headers) for r in dead}
+    assert set(by_value) == {b"{not json", exploding.to_bytes(), invalid.to_bytes()}
+    assert by_value[b"{not json"]["flint-dlq-reason"].startswith("malformed event")
+    assert by_value[exploding.to_bytes()]["flint-dlq-reason"] == "RuntimeError: handler bug: cannot process this deposit"
+    assert by_value[exploding.to_bytes()]["flint-dlq-attempts"] == "3"
+    assert by_value[invalid.to_bytes()]["flint-dlq-code"] == "invalid_amount"
+    assert all(headers["trace"] == "t-1" and headers["flint-dlq-source-topic"] == topic for headers in by_value.values())
+    # and the service recorded why, in the same transaction as the dead letter
+    notes = await ledger_pool.fetch("SELECT event_id FROM ledger_notes")
+    assert {n["event_id"] for n in notes} == {exploding.id, invalid.id}
+
+
+async def test_two_relays_side_by_side_keep_each_aggregates_order(ledger_pool, kafka_bootstrap, new_topics):
+    # given 300 events over 10 accounts, committed in 30 transactions
+    [topic] = await new_topics("ordered", partitions=3)
+    expected: dict[str, list[str]] = {f"acc-{i}": [] for i in range(10)}
+    for round_ in range(30):
+        batch = [ledger.deposit(account, round_) for account in expected]
+        for event in batch:
+            expected[event.subject].append(event.id)
+        await write_events(ledger_pool, topic, batch)
+    # when two relays publish at the same time, in small batches
+    relays = [OutboxRelay(ledger_pool, kafka_bootstrap, name=f"r{i}", batch_size=7, poll_interval=0.1) for i in (1, 2)]
+    for relay in relays:
+        await relay.start()
+    try:
+        await eventually(lambda: _equals(unpublished(ledger_pool), 0), message="all published")
+    finally:
+        for relay in relays:
+            await relay.stop()
+    # then every account's events are on Kafka exactly in commit order
+    records = await read_all(kafka_bootstrap, topic, expected=300)
+    seen: dict[str, list[str]] = {account: [] for account in expected}
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        seen[record.key.decode()].append(json.loads(record.value)["id"])
+    assert seen == expected
+    assert all(relay.published > 0 for relay in relays), "both relays should have taken part"
+
+
+async def _equals(value, expected) -> bool:
+    if asyncio.iscoroutine(value):
+        value = await value
+    return value == expected
