@@ -1,0 +1,231 @@
+"""Token verification, the same in every service (see docs/auth.md).
+
+A request's bearer token is an EdDSA JWT issued by the installs service. It is accepted when
+its signature checks against the installs service's JWKS, its issuer and audience match, it
+has not expired, and the service's own projection of install state does not say the install
+was uninstalled. The projection is fed by ``flint.installs.events.v1``, so an uninstalled
+plugin's unexpired token is refused as soon as this service has consumed that event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import asyncpg
+import httpx
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from jwt.algorithms import OKPAlgorithm
+
+from flint_chassis.consumer import EventConsumer
+from flint_chassis.problems import Problem
+from flint_contracts.envelope import EventEnvelope
+from flint_contracts.topics import INSTALLS_EVENTS
+
+log = logging.getLogger("flint.auth")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an app acting for a merchant through an install, or the merchant itself."""
+
+    kind: Literal["app", "merchant"]
+    merchant_id: str
+    app_id: str | None
+    install_id: str | None
+    scopes: frozenset[str]
+    token_id: str
+    subject: str
+
+    @property
+    def actor(self) -> dict[str, str]:
+        """The actor to record on timelines: the app for app tokens, else the merchant."""
+        if self.kind == "app" and self.app_id:
+            return {"type": "app", "id": self.app_id}
+        return {"type": "merchant", "id": self.merchant_id}
+
+
+class InvalidToken(Exception):
+    """The token cannot be accepted; the message says why (safe to show the caller)."""
+
+
+class JwksCache:
+    """The issuer's public keys, fetched once and again when an unknown ``kid`` appears."""
+
+    def __init__(self, jwks_url: str, *, min_refresh_interval: float = 5.0, timeout: float = 5.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._url = jwks_url
+        self._min_refresh_interval = min_refresh_interval
+        self._timeout = timeout
+        self._transport = transport
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def key(self, kid: str) -> Any:
+        if kid in self._keys:
+            return self._keys[kid]
+        async with self._lock:
+            if kid not in self._keys and time.monotonic() - self._fetched_at >= self._min_refresh_interval:
+                await self._refresh()
+        if kid not in self._keys:
+            raise InvalidToken("token signed by an unknown key")
+        return self._keys[kid]
+
+    async def _refresh(self) -> None:
+        self._fetched_at = time.monotonic()
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport) as client:
+                response = await client.get(self._url)
+                response.raise_for_status()
+                document = response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            log.warning("cannot fetch JWKS from %s: %s", self._url, error)
+            return
+        keys = {}
+        for jwk in document.get("keys", []):
+            if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519" and "kid" in jwk:
+                keys[jwk["kid"]] = OKPAlgorithm.from_jwk(json.dumps(jwk))
+        self._keys = keys
+
+
+class InstallProjection:
+    """This service's copy of install state, kept from ``flint.installs.events.v1``."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def get(self, install_id: str) -> asyncpg.Record | None:
+        return await self._pool.fetchrow(
+            "SELECT status, scopes FROM flint_install_state WHERE install_id = $1", install_id
+        )
+
+    @staticmethod
+    async def apply(conn: asyncpg.Connection, event: EventEnvelope) -> None:
+        """Record an install event; an older event never overwrites a newer state."""
+        if not event.type.startswith("install."):
+            return
+        data = event.data
+        status = "uninstalled" if event.type == "install.uninstalled" else data.get("status", "active")
+        await conn.execute(
+            """
+            INSERT INTO flint_install_state (install_id, app_id, merchant_id, scopes, status, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (install_id) DO UPDATE
+               SET app_id = EXCLUDED.app_id, merchant_id = EXCLUDED.merchant_id, scopes = EXCLUDED.scopes,
+                   status = EXCLUDED.status, updated_at = EXCLUDED.updated_at
+             WHERE flint_install_state.updated_at <= EXCLUDED.updated_at
+            """,
+            data.get("install_id") or event.subject, data.get("app_id"), event.merchant_id or data.get("merchant_id"),
+            list(data.get("scopes", [])), status, event.time,
+        )
+
+    @classmethod
+    def consumer(cls, service: str, pool: asyncpg.Pool, **options: Any) -> EventConsumer:
+        return EventConsumer(service=service, name=f"{service}.install-state", topics=(INSTALLS_EVENTS,),
+                             pool=pool, handler=cls.apply, **options)
+
+
+class TokenVerifier:
+    def __init__(self, jwks: JwksCache, *, issuer: str, audience: str,
+                 installs: InstallProjection | None, leeway: float = 5.0) -> None:
+        self._jwks = jwks
+        self._issuer = issuer
+        self._audience = audience
+        self._installs = installs
+        self._leeway = leeway
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("malformed token") from None
+        if header.get("alg") != "EdDSA" or not header.get("kid"):
+            raise InvalidToken("token must be EdDSA-signed with a kid")
+        key = await self._jwks.key(header["kid"])
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=["EdDSA"], audience=self._audience, issuer=self._issuer, leeway=self._leeway,
+                options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("token expired") from None
+        except jwt.InvalidAudienceError:
+            raise InvalidToken(f"token is not for {self._audience}") from None
+        except jwt.InvalidIssuerError:
+            raise InvalidToken("token from an unknown issuer") from None
+        except jwt.PyJWTError as error:
+            raise InvalidToken(f"invalid token: {error}") from None
+        return await self._principal(claims)
+
+    async def _principal(self, claims: dict[str, Any]) -> Principal:
+        scopes = frozenset(str(claims.get("scope", "")).split())
+        install_id = claims.get("install_id")
+        if install_id and self._installs is not None:
+            state = await self._installs.get(install_id)
+            if state is not None and state["status"] == "uninstalled":
+                raise InvalidToken("the app was uninstalled")
+            if state is not None:
+                scopes &= frozenset(state["scopes"])  # a narrower re-install applies at once
+        merchant_id = claims.get("merchant_id")
+        if not merchant_id:
+            raise InvalidToken("token has no merchant")
+        return Principal(
+            kind="app" if install_id else "merchant",
+            merchant_id=merchant_id,
+            app_id=claims.get("app_id"),
+            install_id=install_id,
+            scopes=scopes,
+            token_id=claims["jti"],
+            subject=claims["sub"],
+        )
+
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from the installs service.")
+
+
+class Authenticator:
+    """FastAPI dependencies for routes. ``verifier`` is looked up per request, so the app can
+    be built before its runtime has connected."""
+
+    def __init__(self, verifier: Callable[[], TokenVerifier | None]) -> None:
+        self._verifier = verifier
+
+    def require(self, *scopes: str) -> Any:
+        async def dependency(
+            request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+        ) -> Principal:
+            if credentials is None or credentials.scheme.lower() != "bearer":
+                raise _unauthorized("missing bearer token")
+            verifier = self._verifier()
+            if verifier is None:
+                raise Problem(503, "Service starting", "token verification is not ready yet")
+            try:
+                principal = await verifier.verify(credentials.credentials)
+            except InvalidToken as error:
+                raise _unauthorized(str(error)) from None
+            missing = [s for s in scopes if s not in principal.scopes]
+            if missing:
+                raise Problem(
+                    403, "Insufficient scope", f"this call needs {' '.join(missing)}",
+                    type="https://flint.dev/problems/insufficient-scope",
+                    headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(scopes)}"'},
+                )
+            request.state.principal = principal
+            return principal
+
+        return Depends(dependency)
+
+
+def _unauthorized(reason: str) -> Problem:
+    return Problem(
+        401, "Unauthorized", reason, type="https://flint.dev/problems/invalid-token",
+        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{reason}"'},
+    )

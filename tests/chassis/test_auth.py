@@ -1,0 +1,123 @@
+"""Token verification as every service does it: signature via JWKS, audience, expiry,
+scopes, and the install projection that makes an uninstall take effect at once."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI
+
+from flint_chassis.auth import Authenticator, InstallProjection, JwksCache, Principal, TokenVerifier
+from flint_chassis.problems import install_problem_handlers
+from flint_contracts.envelope import EventEnvelope
+from flint_contracts.ids import new_id
+from tests.support.tokens import ISSUER, JWKS_URL, TestIssuer
+
+pytestmark = pytest.mark.integration  # the install projection lives in PostgreSQL
+
+MERCHANT = "mer_01KB0000000000000000000000"
+
+
+@pytest.fixture
+def issuer() -> TestIssuer:
+    return TestIssuer()
+
+
+@pytest.fixture
+def app(issuer: TestIssuer, pool) -> FastAPI:
+    verifier = TokenVerifier(JwksCache(JWKS_URL, transport=issuer.transport, min_refresh_interval=0),
+                             issuer=ISSUER, audience="flint:orders", installs=InstallProjection(pool))
+    auth = Authenticator(lambda: verifier)
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/v1/orders")
+    async def orders(principal: Principal = auth.require("orders:read")) -> dict:
+        return {"merchant_id": principal.merchant_id, "actor": principal.actor, "scopes": sorted(principal.scopes)}
+
+    return app
+
+
+async def call(app: FastAPI, token: str | None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://orders") as client:
+        return await client.get("/v1/orders", headers=headers)
+
+
+async def uninstall(pool, install_id: str, scopes=("orders:read",)) -> None:
+    async with pool.acquire() as conn:
+        for type_ in ("install.created", "install.uninstalled"):
+            await InstallProjection.apply(conn, EventEnvelope(
+                type=type_, source="installs", merchant_id=MERCHANT, subject=install_id,
+                data={"install_id": install_id, "app_id": "app_x", "scopes": list(scopes)}))
+
+
+async def test_a_valid_app_token_identifies_the_app_and_its_merchant(app, issuer):
+    response = await call(app, issuer.token(MERCHANT, "orders:read refunds:read", app_id="app_01KB0000000000000000000000"))
+    assert response.status_code == 200
+    assert response.json() == {"merchant_id": MERCHANT, "actor": {"type": "app", "id": "app_01KB0000000000000000000000"},
+                               "scopes": ["orders:read", "refunds:read"]}
+
+
+@pytest.mark.parametrize(
+    ("make_token", "reason"),
+    [
+        (lambda i: None, "missing bearer token"),
+        (lambda i: "not-a-jwt", "malformed token"),
+        (lambda i: i.token(MERCHANT, "orders:read", expires_in=-60), "token expired"),
+        (lambda i: i.token(MERCHANT, "orders:read", audience=["flint:refunds"]), "token is not for flint:orders"),
+        (lambda i: i.token(MERCHANT, "orders:read", key=Ed25519PrivateKey.generate(), kid="k-forged"),
+         "token signed by an unknown key"),
+        (lambda i: i.token(MERCHANT, "orders:read", key=Ed25519PrivateKey.generate()), "invalid token: Signature verification failed"),
+    ],
+    ids=["missing", "garbage", "expired", "wrong-audience", "unknown-key", "forged-signature"],
+)
+async def test_a_bad_token_is_a_401_problem_saying_why(app, issuer, make_token, reason):
+    response = await call(app, make_token(issuer))
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == reason
+    assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+
+
+async def test_a_token_without_the_scope_is_a_403(app, issuer):
+    response = await call(app, issuer.token(MERCHANT, "refunds:read"))
+    assert response.status_code == 403
+    assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
+
+
+async def test_a_token_of_an_uninstalled_install_is_refused_before_it_expires(app, issuer, pool):
+    install_id = new_id("ins")
+    token = issuer.token(MERCHANT, "orders:read", install_id=install_id)
+    assert (await call(app, token)).status_code == 200
+    await uninstall(pool, install_id)
+    response = await call(app, token)
+    assert response.status_code == 401 and response.json()["detail"] == "the app was uninstalled"
+
+
+async def test_an_older_install_event_never_undoes_an_uninstall(pool):
+    install_id = new_id("ins")
+    created = EventEnvelope(type="install.created", source="installs", merchant_id=MERCHANT, subject=install_id,
+                            data={"install_id": install_id, "app_id": "app_x", "scopes": ["orders:read"]})
+    await uninstall(pool, install_id)
+    async with pool.acquire() as conn:
+        await InstallProjection.apply(conn, created)  # replayed late
+    assert (await InstallProjection(pool).get(install_id))["status"] == "uninstalled"
+
+
+async def test_a_rotated_key_is_fetched_on_first_sight(app, issuer):
+    assert (await call(app, issuer.token(MERCHANT, "orders:read"))).status_code == 200
+    issuer.rotate()
+    assert (await call(app, issuer.token(MERCHANT, "orders:read"))).status_code == 200
+    assert issuer.jwks_requests == 2
+
+
+async def test_a_re_install_with_fewer_scopes_narrows_old_tokens_at_once(app, issuer, pool):
+    install_id = new_id("ins")
+    token = issuer.token(MERCHANT, "orders:read refunds:read", install_id=install_id)
+    async with pool.acquire() as conn:
+        await InstallProjection.apply(conn, EventEnvelope(
+            type="install.scopes_updated", source="installs", merchant_id=MERCHANT, subject=install_id,
+            data={"install_id": install_id, "app_id": "app_x", "scopes": ["refunds:read"]}))
+    assert (await call(app, token)).status_code == 403
