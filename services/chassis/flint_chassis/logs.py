@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 _correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("flint_correlation_id", default=None)
 _SECRET_PATTERNS = re.compile(
     r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+|((?:secret|password|token|code_verifier|client_secret|authorization)"
-    r"[\"']?\s*[=:]\s*[\"']?)[^\s&\"',]+"
+    r"[\"']?\s*[=:]\s*[\"']?(?:(?:bearer|basic)\s+)?)[^\s&\"',]+"
 )
 
 

@@ -1,0 +1,36 @@
+"""Request correlation: every HTTP request carries a correlation id into logs and events."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from flint_chassis.logs import correlation
+from flint_contracts.ids import new_id
+
+HEADER = "x-correlation-id"
+_VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class CorrelationMiddleware:
+    """Takes ``X-Correlation-Id`` from the request (or makes one) and echoes it in the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(HEADER.encode(), b"").decode("latin-1")
+        correlation_id = incoming if _VALID.match(incoming) else new_id("evt").replace("evt_", "req_")
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((HEADER.encode(), correlation_id.encode()))
+            await send(message)
+
+        with correlation(correlation_id):
+            await self.app(scope, receive, send_with_header)
