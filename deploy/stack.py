@@ -208,8 +208,27 @@ def _pg_user() -> str | None:
     return "postgres" if os.geteuid() == 0 else None
 
 
-def postgres_up() -> str:
+def _pg_base() -> Path:
+    """``.flint/postgres``; when the postgres user cannot reach the checkout (a clone under a
+    private home directory), the data lives under /var/lib/flint and .flint/postgres links there."""
     base = STATE / "postgres"
+    user = _pg_user()
+    if base.exists() or not user:
+        return base
+    reachable = subprocess.run(["runuser", "-u", user, "--", "test", "-x", str(STATE)], check=False).returncode == 0
+    if not reachable:
+        import hashlib
+
+        target = Path("/var/lib/flint") / hashlib.sha256(str(ROOT).encode()).hexdigest()[:12] / "postgres"
+        target.mkdir(parents=True, exist_ok=True)
+        base.symlink_to(target, target_is_directory=True)
+        print(f"note: {base} -> {target} (the postgres user cannot enter {ROOT})")
+    return base
+
+
+def postgres_up() -> str:
+    STATE.mkdir(parents=True, exist_ok=True)
+    base = _pg_base()
     data = base / "data"
     log = base / "postgres.log"
     password_file = base / "password"
@@ -402,6 +421,9 @@ def logs(name: str | None) -> None:
 
 def reset() -> None:
     down()
+    linked = STATE / "postgres"
+    if linked.is_symlink():
+        shutil.rmtree(linked.resolve(), ignore_errors=True)
     if STATE.exists():
         shutil.rmtree(STATE)
     print(f"deleted {STATE}")
