@@ -228,7 +228,7 @@ def _pg_base() -> Path:
 
 def postgres_up() -> str:
     STATE.mkdir(parents=True, exist_ok=True)
-    base = _pg_base()
+    base = _pg_base().resolve()  # postgres must not go through a path it cannot enter
     data = base / "data"
     log = base / "postgres.log"
     password_file = base / "password"
