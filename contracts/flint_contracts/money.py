@@ -104,14 +104,16 @@ class Money(BaseModel):
         sign, digits, digits_exponent = major.as_tuple()
         coefficient = int("".join(map(str, digits)))
         shift = digits_exponent + exponent
-        if len(digits) + shift > len(str(MAX_AMOUNT)):
+        if coefficient == 0:
+            minor = 0
+        elif len(digits) + shift > len(str(MAX_AMOUNT)):
             raise ValueError(f"{value} is too large an amount")
-        if shift >= 0:
+        elif shift >= 0:
             minor = coefficient * 10**shift
+        elif -shift > len(digits) or coefficient % 10**-shift:
+            raise ValueError(f"{value} has more decimals than {currency} allows ({exponent})")
         else:
-            minor, rest = divmod(coefficient, 10**-shift)
-            if rest:
-                raise ValueError(f"{value} has more decimals than {currency} allows ({exponent})")
+            minor = coefficient // 10**-shift
         return cls(amount=-minor if sign else minor, currency=currency)
 
     def to_decimal(self) -> Decimal:
