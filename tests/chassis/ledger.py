@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS ledger (
     entries integer NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ledger_notes (event_id text, reason text);
+CREATE TABLE IF NOT EXISTS ledger_blocked (account text PRIMARY KEY);
 """
 
 
@@ -26,6 +27,8 @@ def deposit(account: str, amount: int, **fields) -> EventEnvelope:
 async def apply_deposit(conn: asyncpg.Connection, event: EventEnvelope) -> None:
     if event.data.get("explode"):
         raise RuntimeError("handler bug: cannot process this deposit")
+    if await conn.fetchval("SELECT 1 FROM ledger_blocked WHERE account = $1", event.data.get("account")):
+        raise PermanentError("account is blocked", code="account_blocked")
     if not isinstance(event.data.get("amount"), int):
         raise PermanentError("amount must be an integer number of minor units", code="invalid_amount")
     await conn.execute(

@@ -49,20 +49,25 @@ async def write_events(pool: asyncpg.Pool, topic: str, events: list[EventEnvelop
             await outbox.enqueue(conn, topic, event)
 
 
-async def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 20) -> list:
+async def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 30, copies: bool = False) -> list:
+    """Records of ``topic`` until ``expected`` distinct messages (or copies) were read, or timeout."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
                                 enable_auto_commit=False, group_id=None)
     await consumer.start()
     records = []
     try:
         deadline = asyncio.get_running_loop().time() + timeout
-        while len(records) < expected and asyncio.get_running_loop().time() < deadline:
+        while len(records if copies else _distinct(records)) < expected and asyncio.get_running_loop().time() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
             for partition_records in batch.values():
                 records.extend(partition_records)
     finally:
         await consumer.stop()
     return records
+
+
+def _distinct(records: list) -> set[bytes]:
+    return {r.value for r in records}
 
 
 async def unpublished(pool: asyncpg.Pool) -> int:
@@ -137,7 +142,7 @@ async def test_a_relay_killed_between_publish_and_mark_loses_and_duplicates_noth
     try:
         # then every event reached Kafka again (at least once) and counted exactly once
         await eventually(lambda: _equals(unpublished(ledger_pool), 0), message="rows republished")
-        records = await read_all(kafka_bootstrap, topic, expected=10)
+        records = await read_all(kafka_bootstrap, topic, expected=10, copies=True)
         assert sorted(json.loads(r.value)["id"] for r in records) == sorted([e.id for e in events] * 2)
         await eventually(lambda: _equals(ledger.balance(ledger_pool, "acc-3"), (1500, 5)), message="1500 in 5 entries")
     finally:
@@ -202,11 +207,16 @@ async def test_two_relays_side_by_side_keep_each_aggregates_order(ledger_pool, k
         for relay in relays:
             await relay.stop()
     # then every account's events are on Kafka exactly in commit order
+    # (a relay that fails mid-batch republishes: later copies are duplicates the inbox drops,
+    # so the order that matters is that of each event's first copy)
     records = await read_all(kafka_bootstrap, topic, expected=300)
     seen: dict[str, list[str]] = {account: [] for account in expected}
     for record in sorted(records, key=lambda r: (r.partition, r.offset)):
-        seen[record.key.decode()].append(json.loads(record.value)["id"])
-    assert seen == expected
+        event_id = json.loads(record.value)["id"]
+        if event_id not in seen[record.key.decode()]:
+            seen[record.key.decode()].append(event_id)
+    out_of_order = [account for account in expected if seen[account] != expected[account]]
+    assert not out_of_order, f"not in commit order: {out_of_order}"
     assert all(relay.published > 0 for relay in relays), "both relays should have taken part"
 
 

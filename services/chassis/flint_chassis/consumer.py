@@ -42,12 +42,19 @@ DeadLetterHook = Callable[[asyncpg.Connection, EventEnvelope, str], Awaitable[No
 
 _INFRA_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
                  asyncpg.TooManyConnectionsError, asyncio.TimeoutError)
+# A message seen before is a duplicate, unless it was dead-lettered and an operator replays
+# it (header flint-replay-of): then it gets another chance.
 _CLAIM_INBOX = """
 INSERT INTO flint_inbox (consumer, message_id, topic, partition, "offset", outcome)
 VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT DO NOTHING
+ON CONFLICT (consumer, message_id) DO UPDATE
+   SET topic = EXCLUDED.topic, partition = EXCLUDED.partition, "offset" = EXCLUDED."offset",
+       outcome = EXCLUDED.outcome, processed_at = now()
+ WHERE $7 AND flint_inbox.outcome = 'dead_lettered'
+   AND (flint_inbox.topic, flint_inbox.partition, flint_inbox."offset") <> (EXCLUDED.topic, EXCLUDED.partition, EXCLUDED."offset")
 RETURNING 1
 """
+REPLAY_HEADER = "flint-replay-of"
 
 
 class Outcome(str, Enum):
@@ -156,7 +163,8 @@ class EventConsumer:
             ]
             key = record.key.decode(errors="replace") if record.key is not None else None
             await outbox.enqueue_raw(
-                conn, dead_letter_topic(record.topic, self.service), f"dlq:{self.name}:{message_id}",
+                conn, dead_letter_topic(record.topic, self.service),
+                f"dlq:{self.name}:{message_id}:{record.topic}:{record.partition}:{record.offset}",
                 key, record.value or b"", headers,
             )
         log.warning("dead-lettered %s from %s: %s", message_id, record.topic, reason)
@@ -174,7 +182,8 @@ class EventConsumer:
 
     async def _claim(self, conn: asyncpg.Connection, record: ConsumerRecord, message_id: str, outcome: Outcome) -> bool:
         row = await conn.fetchval(
-            _CLAIM_INBOX, self.name, message_id, record.topic, record.partition, record.offset, outcome.value
+            _CLAIM_INBOX, self.name, message_id, record.topic, record.partition, record.offset, outcome.value,
+            any(key == REPLAY_HEADER for key, _ in record.headers or ()),
         )
         return row is not None
 
