@@ -53,6 +53,8 @@ class Service:
     name: str
     module: str
     port: int
+    # Secrets only this service gets, generated once into .flint/secrets/ unless set in the environment.
+    secrets: tuple[str, ...] = ()
     env_name: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -60,7 +62,9 @@ class Service:
 
 
 # Services join this list in their own issues; each runs `python -m <module>`.
-SERVICES: list[Service] = []
+SERVICES: list[Service] = [
+    Service("installs", "flint_installs", 8101, secrets=("FLINT_INSTALLS_SECRET",)),
+]
 
 
 # ---------------------------------------------------------------- processes
@@ -328,6 +332,24 @@ def _admin_key() -> str:
     return path.read_text().strip()
 
 
+def _service_secret(name: str) -> str:
+    """A secret one service needs (e.g. FLINT_INSTALLS_SECRET): from the environment, else
+    generated once under .flint/secrets/ and kept, so restarts keep what it encrypted."""
+    if os.environ.get(name):
+        return os.environ[name]
+    path = STATE / "secrets" / name.lower()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _service_urls() -> dict[str, str]:
+    """Every service's URL, known before any starts: each service announces the others (discovery)."""
+    return {s.env_name: os.environ.get(s.env_name) or f"http://127.0.0.1:{s.port}" for s in SERVICES}
+
+
 # ---------------------------------------------------------------- services
 def _service_up(service: Service, env: dict[str, str]) -> str:
     url = f"http://127.0.0.1:{service.port}"
@@ -336,7 +358,8 @@ def _service_up(service: Service, env: dict[str, str]) -> str:
     log = STATE / "logs" / f"{service.name}.log"
     python = str(VENV_PYTHON if VENV_PYTHON.exists() else sys.executable)
     _spawn(service.name, [python, "-m", service.module], log,
-           env={**env, f"FLINT_{service.name.upper()}_PORT": str(service.port)})
+           env={**_service_urls(), **env, **{name: _service_secret(name) for name in service.secrets},
+                f"FLINT_{service.name.upper()}_PORT": str(service.port)})
     _wait(f"service {service.name}", lambda: _http_ok(f"{url}/readyz"), 60, log)
     return url
 
@@ -391,7 +414,10 @@ def status() -> int:
         print(f"{name:<10} {state:<8} {where}")
     if env:
         print(f"env file   {STACK_ENV}")
-    return 0 if all(state in ("running", "external") for _, state, _ in rows) else 3
+    # Services count only when `up` started them (their URL is in stack.env): after
+    # `up --infra-only` a stopped service is information, not a failure.
+    expected = {"kafka", "postgres"} | {s.name for s in SERVICES if s.env_name in env}
+    return 0 if all(state in ("running", "external") for name, state, _ in rows if name in expected) else 3
 
 
 def _state(name: str, answering: bool) -> str:

@@ -1,0 +1,44 @@
+"""The composition root: ``create_app(settings)`` builds the FastAPI app and everything it
+needs, and connects nothing. The app's lifespan starts the service (database, migrations,
+topics, outbox relay, signing keys); ``python -m flint_installs`` starts it before serving."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from flint_chassis.health import health_router
+from flint_chassis.problems import install_problem_handlers
+from flint_installs import api, oauth
+from flint_installs.config import InstallsSettings
+from flint_installs.context import ServiceContext
+
+
+def create_app(settings: InstallsSettings | None = None, *, manage_lifespan: bool = True) -> FastAPI:
+    """The installs service. With ``manage_lifespan=False`` the caller runs
+    ``app.state.installs.running()`` itself (``__main__`` does, to report start-up errors in one line)."""
+    settings = settings or InstallsSettings()
+    context = ServiceContext(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if not manage_lifespan:
+            yield
+            return
+        async with context.running():
+            yield
+
+    app = FastAPI(
+        title="Flint installs",
+        version="1",
+        summary="Merchants, partner apps, OAuth 2.0 installs with PKCE, and the tokens every Flint service trusts.",
+        lifespan=lifespan,
+    )
+    app.state.installs = context
+    install_problem_handlers(app)
+    app.include_router(health_router(context.runtime.health_checks()))
+    app.include_router(api.router)
+    app.include_router(oauth.router)
+    return app

@@ -1,0 +1,65 @@
+"""Settings of the installs service. Values come from the environment (``.flint/stack.env``
+written by ``make up``); tests pass them as keyword arguments."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field, SecretStr
+
+from flint_chassis.config import ServiceSettings
+
+# Services whose base URL the discovery document lists, each read from FLINT_<NAME>_URL.
+SERVICE_NAMES = ("installs", "orders", "refunds", "invoicing")
+
+
+class InstallsSettings(ServiceSettings):
+    service_name: ClassVar[str] = "installs"
+
+    host: str = Field(default="127.0.0.1", alias="FLINT_INSTALLS_HOST", description="Address the HTTP server binds.")
+    port: int = Field(default=8101, alias="FLINT_INSTALLS_PORT", description="Port the HTTP server listens on.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8101", alias="FLINT_INSTALLS_URL",
+        description="The service's public base URL: the token issuer (`iss`) and the base of every endpoint it announces.",
+    )
+    orders_url: str | None = Field(default=None, alias="FLINT_ORDERS_URL")
+    refunds_url: str | None = Field(default=None, alias="FLINT_REFUNDS_URL")
+    invoicing_url: str | None = Field(default=None, alias="FLINT_INVOICING_URL")
+
+    admin_key: SecretStr | None = Field(
+        default=None, alias="FLINT_ADMIN_KEY",
+        description="The platform admin key: creates merchants and registers apps.",
+    )
+    secret: SecretStr | None = Field(
+        default=None, alias="FLINT_INSTALLS_SECRET",
+        description="The service's own secret (>= 32 characters): encrypts signing keys and stored idempotent "
+                    "responses at rest, and signs session cookies and CSRF tokens. Every replica needs the same one.",
+    )
+
+    access_token_ttl: int = Field(default=900, description="Access token lifetime in seconds (15 minutes).")
+    refresh_token_ttl: int = Field(default=30 * 86400, description="Refresh token lifetime in seconds.")
+    authorization_code_ttl: int = Field(default=60, description="Authorization code lifetime in seconds.")
+    session_ttl: int = Field(default=1800, description="Merchant login session lifetime in seconds.")
+    signing_key_rotation: int = Field(default=30 * 86400, description="Seconds a signing key signs before the next one takes over.")
+    key_cache_seconds: float = Field(default=30.0, description="How long a replica trusts its cached key set before rereading it.")
+    idempotency_ttl: int = Field(default=48 * 3600, description="Seconds an Idempotency-Key and its response are kept (>= 24 h).")
+    housekeeping_interval: float = Field(default=600.0, description="Seconds between purges of expired codes, tokens and keys.")
+    cookie_secure: bool | None = Field(
+        default=None, description="Mark cookies Secure; by default when FLINT_INSTALLS_URL is https.",
+    )
+
+    @property
+    def issuer(self) -> str:
+        return self.public_url.rstrip("/")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure if self.cookie_secure is not None else self.issuer.startswith("https://")
+
+    def service_urls(self) -> dict[str, str]:
+        """Base URL of every service whose URL is configured (installs always)."""
+        urls = {"installs": self.issuer}
+        for name in SERVICE_NAMES[1:]:
+            if value := getattr(self, f"{name}_url"):
+                urls[name] = value.rstrip("/")
+        return urls

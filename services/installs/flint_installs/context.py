@@ -1,0 +1,100 @@
+"""Everything one installs process holds while it runs, built without connecting; ``start``
+connects (database, migrations, topics, outbox relay) and loads the signing keys."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+from fastapi.templating import Jinja2Templates
+
+from flint_chassis.auth import Authenticator
+from flint_chassis.errors import StartupError
+from flint_chassis.runtime import ServiceRuntime
+from flint_contracts.topics import INSTALLS_EVENTS
+from flint_installs import handlers
+from flint_installs.config import InstallsSettings
+from flint_installs.credentials import MIN_SECRET_LENGTH, ServiceSecret
+from flint_installs.keys import KeyRing
+from flint_installs.sessions import BrowserSessions
+from flint_installs.tokens import LocalVerifier, TokenIssuer
+
+log = logging.getLogger("flint.installs")
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class ServiceContext:
+    def __init__(self, settings: InstallsSettings) -> None:
+        self.settings = settings
+        self.runtime = ServiceRuntime(settings, migrations=MIGRATIONS, produces=(INSTALLS_EVENTS,))
+        self.templates = Jinja2Templates(directory=str(TEMPLATES))
+        self.authenticator = Authenticator(lambda: self.verifier)
+        self.secret: ServiceSecret | None = None
+        self.keys: KeyRing | None = None
+        self.issuer: TokenIssuer | None = None
+        self.verifier: LocalVerifier | None = None
+        self.sessions: BrowserSessions | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self.runtime.pool is None:
+            raise RuntimeError("the installs service is not started")
+        return self.runtime.pool
+
+    async def start(self) -> None:
+        s = self.settings
+        secret = s.secret.get_secret_value() if s.secret else ""
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise StartupError(f"FLINT_INSTALLS_SECRET must be set to at least {MIN_SECRET_LENGTH} random characters "
+                               "(`make up` generates one into .flint/stack.env)")
+        if s.admin_key is None:
+            log.warning("FLINT_ADMIN_KEY is not set: merchants cannot be created and apps cannot be registered")
+        self.secret = ServiceSecret(secret)
+        self.sessions = BrowserSessions(self.secret, ttl=s.session_ttl, secure=s.secure_cookies)
+        await self.runtime.start()
+        try:
+            ttl = timedelta(seconds=s.access_token_ttl)
+            self.keys = KeyRing(self.pool, self.secret, rotation=timedelta(seconds=s.signing_key_rotation),
+                                token_ttl=ttl, cache_seconds=s.key_cache_seconds)
+            await self.keys.signing_key()  # the first start creates the first key
+            self.issuer = TokenIssuer(self.keys, issuer=s.issuer, ttl=ttl)
+            self.verifier = LocalVerifier(self.keys, self.pool, issuer=s.issuer)
+        except BaseException:
+            await self.runtime.stop()
+            raise
+        self._housekeeping = asyncio.create_task(self._keep_house(), name="installs-housekeeping")
+
+    async def stop(self) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            await asyncio.gather(self._housekeeping, return_exceptions=True)
+            self._housekeeping = None
+        self.verifier = None
+        await self.runtime.stop()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[ServiceContext]:
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+    async def _keep_house(self) -> None:
+        """Purge expired codes, tokens and idempotency keys; rotate the signing key when due."""
+        while True:
+            await asyncio.sleep(self.settings.housekeeping_interval)
+            try:
+                await handlers.purge_expired(self.pool, timedelta(seconds=self.settings.idempotency_ttl))
+                assert self.keys is not None
+                await self.keys.signing_key()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("housekeeping failed: %s; next try in %.0fs", error, self.settings.housekeeping_interval)
