@@ -64,6 +64,7 @@ class Service:
 # Services join this list in their own issues; each runs `python -m <module>`.
 SERVICES: list[Service] = [
     Service("installs", "flint_installs", 8101, secrets=("FLINT_INSTALLS_SECRET",)),
+    Service("orders", "flint_orders", 8102),
 ]
 
 

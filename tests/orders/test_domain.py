@@ -462,6 +462,21 @@ def test_invoice_events_go_on_the_timeline_without_moving_money():
     assert order.amounts.balance_due == eur(2880)
 
 
+def test_sending_an_open_invoice_is_on_the_timeline_once():
+    # given an open invoice
+    order = new_order()
+    invoice_id = new_id("inv")
+    order.record_invoice(invoice_id, "open", eur(2880), event_type="invoice.created", at=T0)
+
+    # when it is sent, and the "sent" event arrives again under another event id
+    sent = order.record_invoice(invoice_id, "open", eur(2880), event_type="invoice.sent", at=T0)
+    again = order.record_invoice(invoice_id, "open", eur(2880), event_type="invoice.sent", at=T0)
+
+    # then sending, which changes no status, is recorded once
+    assert (sent.type, again) == ("invoice.sent", None)
+    assert sent.changes[f"invoices.{invoice_id}.sent"] == {"from": False, "to": True}
+
+
 def test_an_invoice_event_older_than_what_the_order_holds_changes_nothing():
     # given a paid invoice
     order = new_order()

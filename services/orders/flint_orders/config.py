@@ -1,0 +1,67 @@
+"""Settings of the orders service. Values come from the environment (``.flint/stack.env``
+written by ``make up``); tests pass them as keyword arguments."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from flint_chassis.config import ServiceSettings
+
+AUDIENCE = "flint:orders"
+
+
+class OrdersSettings(ServiceSettings):
+    service_name: ClassVar[str] = "orders"
+
+    host: str = Field(default="127.0.0.1", alias="FLINT_ORDERS_HOST", description="Address the HTTP server binds.")
+    port: int = Field(default=8102, alias="FLINT_ORDERS_PORT", description="Port the HTTP server listens on.")
+    workers: int = Field(
+        default=1, alias="FLINT_ORDERS_WORKERS",
+        description="HTTP worker processes. Each runs the whole service (relays and consumers may run side by side).",
+    )
+    role: Literal["all", "api", "worker"] = Field(
+        default="all", alias="FLINT_ORDERS_ROLE",
+        description="`api` serves HTTP only, `worker` runs the Kafka consumers and the outbox relay, `all` both.",
+    )
+    installs_url: str = Field(
+        default="http://127.0.0.1:8101", alias="FLINT_INSTALLS_URL",
+        description="Base URL of the installs service: the token issuer (`iss`) and where its JWKS is published.",
+    )
+    installs_internal_url: str | None = Field(
+        default=None, alias="FLINT_INSTALLS_INTERNAL_URL",
+        description="Where to fetch the issuer's JWKS when its public URL is not reachable from here "
+                    "(inside docker-compose); default FLINT_INSTALLS_URL.",
+    )
+    consumer_group_prefix: str = Field(
+        default="", alias="FLINT_ORDERS_GROUP_PREFIX",
+        description="Prefix of every Kafka consumer group (and inbox name) of this service; tests isolate runs with it.",
+    )
+    idempotency_ttl_hours: int = Field(
+        default=48, ge=24, description="Hours an Idempotency-Key and its response are kept (at least 24).",
+    )
+    token_cache_size: int = Field(
+        default=10_000, description="Verified tokens kept in memory until they expire (skips re-checking signatures).",
+    )
+
+    @property
+    def issuer(self) -> str:
+        return self.installs_url.rstrip("/")
+
+    @property
+    def jwks_url(self) -> str:
+        base = (self.installs_internal_url or self.issuer).rstrip("/")
+        return f"{base}/.well-known/jwks.json"
+
+    @property
+    def serves_http(self) -> bool:
+        return self.role in ("all", "api")
+
+    @property
+    def runs_worker(self) -> bool:
+        return self.role in ("all", "worker")
+
+    def group(self, name: str) -> str:
+        """A consumer group id (also the inbox's consumer name): ``<prefix>orders.<name>``."""
+        return f"{self.consumer_group_prefix}{self.service_name}.{name}"

@@ -1,0 +1,16 @@
+"""One orders service per test session (fresh database, real Kafka), shared by the
+integration tests of this folder; they isolate themselves with fresh merchant ids."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+
+from tests.orders.service import OrdersService, running_orders_service
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def orders(server_url: str, kafka_bootstrap: str) -> AsyncIterator[OrdersService]:
+    async with running_orders_service(server_url, kafka_bootstrap) as service:
+        yield service
