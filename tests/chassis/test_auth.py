@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
-from flint_chassis.auth import Authenticator, InstallProjection, JwksCache, Principal, TokenVerifier
+from flint_chassis.auth import Authenticator, InstallProjection, InvalidToken, JwksCache, Principal, TokenVerifier
 from flint_chassis.problems import install_problem_handlers
 from flint_contracts.envelope import EventEnvelope
 from flint_contracts.ids import new_id
@@ -121,3 +121,28 @@ async def test_a_re_install_with_fewer_scopes_narrows_old_tokens_at_once(app, is
             type="install.scopes_updated", source="installs", merchant_id=MERCHANT, subject=install_id,
             data={"install_id": install_id, "app_id": "app_x", "scopes": ["refunds:read"]}))
     assert (await call(app, token)).status_code == 403
+
+
+async def test_a_remembered_token_is_refused_once_its_key_is_no_longer_published(issuer, pool):
+    # given a verifier that re-reads the key set on every lookup, and a token it accepted
+    verifier = TokenVerifier(JwksCache(JWKS_URL, transport=issuer.transport, min_refresh_interval=0, max_age=0),
+                             issuer=ISSUER, audience="flint:orders", installs=InstallProjection(pool))
+    token = issuer.token(MERCHANT, "orders:read")
+    assert (await verifier.verify(token)).merchant_id == MERCHANT
+    # when the issuer withdraws that key (say it leaked)
+    withdrawn = issuer.current_kid
+    issuer.rotate()
+    del issuer.keys[withdrawn]
+    # then the token is refused although its claims were remembered and it has not expired
+    with pytest.raises(InvalidToken, match="unknown key"):
+        await verifier.verify(token)
+
+
+async def test_a_verified_token_is_not_checked_against_the_key_set_again(issuer, pool):
+    verifier = TokenVerifier(JwksCache(JWKS_URL, transport=issuer.transport), issuer=ISSUER,
+                             audience="flint:orders", installs=InstallProjection(pool))
+    token = issuer.token(MERCHANT, "orders:read")
+    for _ in range(3):
+        await verifier.verify(token)
+    assert issuer.jwks_requests == 1
+    assert await verifier.verified_claims(issuer.token(MERCHANT, "orders:read")) is None  # never seen

@@ -44,6 +44,10 @@ class Principal:
     token_id: str
     subject: str
 
+    def missing(self, scopes: tuple[str, ...]) -> list[str]:
+        """The scopes of ``scopes`` this caller lacks."""
+        return [scope for scope in scopes if scope not in self.scopes]
+
     @property
     def actor(self) -> dict[str, str]:
         """The actor to record on timelines: the app for app tokens, else the merchant."""
@@ -57,12 +61,15 @@ class InvalidToken(Exception):
 
 
 class JwksCache:
-    """The issuer's public keys, fetched once and again when an unknown ``kid`` appears."""
+    """The issuer's public keys: fetched when an unknown ``kid`` appears (rotation) and again
+    once they are ``max_age`` seconds old, so a key the issuer stopped publishing stops
+    verifying. If the issuer cannot be reached, the keys held are kept."""
 
-    def __init__(self, jwks_url: str, *, min_refresh_interval: float = 5.0, timeout: float = 5.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, jwks_url: str, *, min_refresh_interval: float = 5.0, max_age: float = 300.0,
+                 timeout: float = 5.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._url = jwks_url
         self._min_refresh_interval = min_refresh_interval
+        self._max_age = max_age
         self._timeout = timeout
         self._transport = transport
         self._keys: dict[str, Any] = {}
@@ -70,10 +77,12 @@ class JwksCache:
         self._lock = asyncio.Lock()
 
     async def key(self, kid: str) -> Any:
-        if kid in self._keys:
+        age = time.monotonic() - self._fetched_at
+        if kid in self._keys and age < self._max_age:
             return self._keys[kid]
         async with self._lock:
-            if kid not in self._keys and time.monotonic() - self._fetched_at >= self._min_refresh_interval:
+            age = time.monotonic() - self._fetched_at
+            if age >= self._max_age or (kid not in self._keys and age >= self._min_refresh_interval):
                 await self._refresh()
         if kid not in self._keys:
             raise InvalidToken("token signed by an unknown key")
@@ -133,16 +142,63 @@ class InstallProjection:
                              pool=pool, handler=cls.apply, **options)
 
 
+_NOT_FETCHED = object()
+
+
 class TokenVerifier:
+    """Checks a token's signature and claims once, then remembers the claims until the token
+    expires (a plugin sends the same token for many requests, and Ed25519 verification costs
+    more than a typical read). The install state is checked on every request, so an uninstall
+    or a narrower re-install applies at once. Tokens are keyed by their full text, so a token
+    with another signature never matches a remembered one."""
+
     def __init__(self, jwks: JwksCache, *, issuer: str, audience: str,
-                 installs: InstallProjection | None, leeway: float = 5.0) -> None:
+                 installs: InstallProjection | None, leeway: float = 5.0, cache_size: int = 10_000) -> None:
         self._jwks = jwks
         self._issuer = issuer
         self._audience = audience
         self._installs = installs
         self._leeway = leeway
+        self._cache_size = cache_size
+        self._verified: dict[str, tuple[float, str, dict[str, Any]]] = {}
 
     async def verify(self, token: str) -> Principal:
+        claims = await self.verified_claims(token)
+        if claims is None:
+            claims, kid = await self._check(token)
+            self._remember(token, claims, kid)
+        return await self.principal(claims)
+
+    async def verified_claims(self, token: str) -> dict[str, Any] | None:
+        """The claims of a token accepted before, not expired, whose key is still published;
+        None if it needs the full check."""
+        hit = self._verified.get(token)
+        if hit is None:
+            return None
+        expires, kid, claims = hit
+        if time.time() >= expires:
+            del self._verified[token]
+            return None
+        try:
+            await self._jwks.key(kid)  # a dict lookup, unless the key set is due for a refresh
+        except InvalidToken:
+            del self._verified[token]
+            return None
+        return claims
+
+    def _remember(self, token: str, claims: dict[str, Any], kid: str) -> None:
+        if self._cache_size <= 0:
+            return
+        if len(self._verified) >= self._cache_size:
+            now = time.time()
+            for stale in [t for t, (expires, _, _) in self._verified.items() if expires <= now]:
+                del self._verified[stale]
+        if len(self._verified) >= self._cache_size:
+            self._verified.pop(next(iter(self._verified)))  # the oldest
+        self._verified[token] = (float(claims["exp"]) + self._leeway, kid, claims)
+
+    async def _check(self, token: str) -> tuple[dict[str, Any], str]:
+        """Signature, issuer, audience and expiry; returns the claims and the key's id."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -163,13 +219,16 @@ class TokenVerifier:
             raise InvalidToken("token from an unknown issuer") from None
         except jwt.PyJWTError as error:
             raise InvalidToken(f"invalid token: {error}") from None
-        return await self._principal(claims)
+        return claims, header["kid"]
 
-    async def _principal(self, claims: dict[str, Any]) -> Principal:
+    async def principal(self, claims: dict[str, Any], *, install_state: Any = _NOT_FETCHED) -> Principal:
+        """The caller of verified ``claims``, checked against the install projection. A route
+        that fetched the install's row (status, scopes) with its own data may pass it, or None
+        when the projection has no row, to save a round trip."""
         scopes = frozenset(str(claims.get("scope", "")).split())
         install_id = claims.get("install_id")
         if install_id and self._installs is not None:
-            state = await self._installs.get(install_id)
+            state = await self._installs.get(install_id) if install_state is _NOT_FETCHED else install_state
             if state is not None and state["status"] == "uninstalled":
                 raise InvalidToken("the app was uninstalled")
             if state is not None:
@@ -211,7 +270,7 @@ class Authenticator:
                 principal = await verifier.verify(credentials.credentials)
             except InvalidToken as error:
                 raise _unauthorized(str(error)) from None
-            missing = [s for s in scopes if s not in principal.scopes]
+            missing = principal.missing(scopes)
             if missing:
                 raise Problem(
                     403, "Insufficient scope", f"this call needs {' '.join(missing)}",

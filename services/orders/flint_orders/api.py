@@ -34,6 +34,7 @@ from flint_orders.domain import (
     PaymentStatus,
     normalize_tag,
 )
+from flint_orders.fast_read import READ_SCOPES
 from flint_orders.handlers import Cause, OrderDraft, OrderNotFound
 from flint_orders.schemas import MAX_LIMIT, AddNote, CancelOrder, CreateOrder, OrderList, RefundContext, TimelinePage
 
@@ -58,7 +59,6 @@ class ApiContext:
     runtime: ServiceRuntime
     verifier: TokenVerifier | None = None
     read_pool: asyncpg.Pool | None = None
-    read_access: Any = None  # the orders:read check, set by router()
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -85,8 +85,7 @@ def not_found(order_id: str) -> Problem:
 
 def router(context: ApiContext) -> APIRouter:
     auth = Authenticator(lambda: context.verifier)
-    read = auth.require("orders:read")
-    context.read_access = read.dependency  # the same check, callable without FastAPI (fast_read)
+    read = auth.require(*READ_SCOPES)
     write = auth.require("orders:write")
     api = APIRouter(prefix="/v1", tags=["orders"])
 

@@ -14,7 +14,8 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from flint_chassis.auth import JwksCache, TokenVerifier
+from flint_chassis.auth import InstallProjection, JwksCache, TokenVerifier
+from flint_chassis.db import create_pool
 from flint_chassis.health import health_router
 from flint_chassis.middleware import CorrelationMiddleware
 from flint_chassis.problems import install_problem_handlers, problem_response, Problem
@@ -25,7 +26,6 @@ from flint_orders.api import ApiContext, domain_problem, router
 from flint_orders.config import AUDIENCE, OrdersSettings
 from flint_orders.fast_read import FastOrderReads
 from flint_orders.domain import DomainError
-from flint_orders.token_cache import CachingTokenVerifier, PrefetchingInstallProjection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 HOUSEKEEPING_INTERVAL = 3600.0
@@ -47,20 +47,16 @@ def create_verifier(
     settings: OrdersSettings, pool: asyncpg.Pool, jwks_transport: httpx.AsyncBaseTransport | None = None
 ) -> TokenVerifier:
     jwks = JwksCache(settings.jwks_url, transport=jwks_transport)
-    return CachingTokenVerifier(jwks, issuer=settings.issuer, audience=AUDIENCE,
-                                installs=PrefetchingInstallProjection(pool), max_tokens=settings.token_cache_size)
+    return TokenVerifier(jwks, issuer=settings.issuer, audience=AUDIENCE, installs=InstallProjection(pool),
+                         cache_size=settings.token_cache_size)
 
 
 async def create_read_pool(settings: OrdersSettings) -> asyncpg.Pool:
     """Connections for the read routes and token checks. They only ever run single SELECTs,
     so there is no session state to clear when one goes back to the pool: skipping asyncpg's
     reset (a round trip of its own on every release) nearly halves the cost of a read."""
-    return await asyncpg.create_pool(settings.service_database_url, min_size=settings.db_pool_min,
-                                     max_size=settings.db_pool_max, reset=_nothing_to_reset, timeout=10)
-
-
-async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
-    return None
+    return await create_pool(settings.service_database_url, min_size=settings.db_pool_min,
+                             max_size=settings.db_pool_max, reset=False)
 
 
 def create_app(
@@ -107,7 +103,7 @@ def create_app(
     app.include_router(health_router(runtime.health_checks()))
     app.include_router(router(context))
     # Inside the correlation middleware (added last, so outermost): fast reads carry the id too.
-    app.add_middleware(FastOrderReads, context=context, check_access=context.read_access)
+    app.add_middleware(FastOrderReads, context=context)
     app.add_middleware(CorrelationMiddleware)
     app.state.runtime = runtime
     app.state.context = context

@@ -2,10 +2,10 @@
 
 A plugin reads orders with the same token for up to 15 minutes. For that common case this
 ASGI layer answers directly, without FastAPI's routing and dependency injection: the token's
-signature was verified before (``CachingTokenVerifier``), the order and the caller's install
-state come in one SQL statement, and the stored JSON goes out as it is. The access checks are
-the chassis' own (``Authenticator.require("orders:read")``, called directly, with the install
-state handed over by ``PrefetchingInstallProjection``).
+signature was verified before (the chassis ``TokenVerifier`` remembers verified claims), the
+order and the caller's install state come in one SQL statement, and the stored JSON goes out
+as it is. The access checks are the chassis' own: ``TokenVerifier.principal`` with the
+prefetched install state, and the route's scope.
 
 Anything else falls through to the FastAPI route, which renders the answer exactly as for
 every other route: a token seen for the first time, no token, an uninstalled app (401), a
@@ -16,26 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import Request
-from fastapi.security import HTTPAuthorizationCredentials
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from flint_chassis.problems import Problem
+from flint_chassis.auth import InvalidToken, TokenVerifier
 from flint_orders import repository
-from flint_orders.token_cache import CachingTokenVerifier, PrefetchingInstallProjection
 
 _ORDER_PATH = re.compile(r"^/v1/orders/(ord_[0-7][0-9A-HJKMNP-TV-Z]{25})$")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+READ_SCOPES = ("orders:read",)
 
 
 class FastOrderReads:
-    def __init__(self, app: ASGIApp, *, context: Any, check_access: Callable[..., Awaitable[Any]]) -> None:
+    def __init__(self, app: ASGIApp, *, context: Any) -> None:
         self.app = app
         self.context = context  # api.ApiContext: verifier and read pool, once started
-        self.check_access = check_access
         self._gate: asyncio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -53,9 +49,9 @@ class FastOrderReads:
         """The order's JSON when every check passes; None to let the route answer."""
         verifier, pool = self.context.verifier, self.context.read_pool
         token = _bearer_token(scope)
-        if token is None or pool is None or not isinstance(verifier, CachingTokenVerifier):
+        if token is None or pool is None or not isinstance(verifier, TokenVerifier):
             return None
-        claims = verifier.verified_claims(token)
+        claims = await verifier.verified_claims(token)
         if claims is None:
             return None
         install_id = claims.get("install_id")
@@ -63,11 +59,11 @@ class FastOrderReads:
             doc, state = await repository.order_json_and_install(pool, claims["merchant_id"], order_id, install_id)
         if doc is None:
             return None
-        credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
         try:
-            with PrefetchingInstallProjection.prefetched(install_id, state):
-                await self.check_access(Request(scope), credentials)
-        except Problem:
+            principal = await verifier.principal(claims, install_state=state)
+        except InvalidToken:
+            return None
+        if principal.missing(READ_SCOPES):
             return None
         return doc.encode()
 
