@@ -16,7 +16,10 @@ from flint_contracts.fields import MerchantId, NonNegativeMoney, example_id
 from flint_contracts.money import CurrencyCode, Money, total
 
 # Tags appear in URLs (PUT /v1/orders/{id}/tags/{tag}): no slash, no surrounding spaces.
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^/\s]([^/]*[^/\s])?$")]
+MAX_TAG_LENGTH = 64
+"""The longest tag an order may carry; the orders domain enforces the same limit."""
+
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TAG_LENGTH, pattern=r"^[^/\s]([^/]*[^/\s])?$")]
 
 
 def _eur(amount: int) -> dict[str, object]:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
 
+from flint_contracts.events.commands import MAX_TAG_LENGTH  # one limit for commands and the API
 from flint_contracts.money import Money
 
 OrderStatus = Literal["open", "completed", "canceled"]
@@ -19,7 +20,6 @@ InvoiceStatus = Literal["draft", "open", "paid", "void", "uncollectible"]
 PAYMENT_METHODS = frozenset({"card", "invoice", "bank_transfer", "other"})
 REFUND_REASONS = frozenset({"requested_by_customer", "duplicate", "fraudulent", "defective", "other"})
 MAX_TAGS = 100
-MAX_TAG_LENGTH = 40
 MAX_NOTE_LENGTH = 5000
 MAX_METADATA_BYTES = 16_384
 
