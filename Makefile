@@ -16,8 +16,12 @@ setup:
 up: setup
 	@$(STACK) up
 
+# The tests run a stack of their own under .flint/test (see tests/support/stack.py).
+TEST_STACK := FLINT_STATE_DIR=.flint/test
+
 down:
 	@python3 deploy/stack.py down
+	@$(TEST_STACK) python3 deploy/stack.py down
 
 status:
 	@python3 deploy/stack.py status
@@ -26,6 +30,7 @@ logs:
 	@python3 deploy/stack.py logs $(NAME)
 
 reset:
+	@$(TEST_STACK) python3 deploy/stack.py down
 	@python3 deploy/stack.py reset
 
 test: setup

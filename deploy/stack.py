@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE = Path(os.environ.get("FLINT_STATE_DIR", ROOT / ".flint"))
+STATE = ROOT / os.environ.get("FLINT_STATE_DIR", ".flint")  # relative to the checkout, or absolute
 STACK_ENV = STATE / "stack.env"
 KAFKA_DIR = ROOT / "deploy" / "kafka"
 KAFKA_LIBS = KAFKA_DIR / "target" / "libs"

@@ -1,7 +1,8 @@
 """Where the tests find Kafka and PostgreSQL, in this order:
 
 1. ``KAFKA_BOOTSTRAP_SERVERS`` and ``DATABASE_URL`` from the environment;
-2. the local stack started through ``deploy/stack.py`` (no Docker needed);
+2. a local stack of their own started through ``deploy/stack.py`` (no Docker needed), under
+   ``.flint/test`` on ports of its own, so test data never lands in the stack of ``make up``;
 3. testcontainers, where a Docker engine answers;
 4. otherwise a clear failure. An integration test is never skipped.
 """
@@ -16,6 +17,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# Where the tests' own local stack lives; FLINT_TEST_* move its ports.
+TEST_STACK = {
+    "FLINT_STATE_DIR": str(ROOT / ".flint" / "test"),
+    "FLINT_KAFKA_PORT": os.environ.get("FLINT_TEST_KAFKA_PORT", "19192"),
+    "FLINT_KAFKA_CONTROLLER_PORT": os.environ.get("FLINT_TEST_KAFKA_CONTROLLER_PORT", "19193"),
+    "FLINT_PG_PORT": os.environ.get("FLINT_TEST_PG_PORT", "55532"),
+}
 
 
 class StackUnavailable(RuntimeError):
@@ -34,11 +43,11 @@ def _from_local_stack() -> tuple[dict[str, str] | None, str]:
         return None, "deploy/: Kafka jars not resolved (run `make setup`)"
     result = subprocess.run(
         [sys.executable, str(ROOT / "deploy" / "stack.py"), "up", "--infra-only", "--json"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, env={**os.environ, **TEST_STACK},
     )
     if result.returncode != 0:
         return None, f"deploy/stack.py up failed: {result.stderr.strip()}"
-    return json.loads(result.stdout.strip().splitlines()[-1]), ""
+    return {**json.loads(result.stdout.strip().splitlines()[-1]), **TEST_STACK}, ""
 
 
 def _docker_answers() -> bool:
