@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from flint_chassis.errors import PermanentError
+from flint_chassis.errors import PermanentError, RetryLater
 from flint_contracts.envelope import EventEnvelope
 
 SCHEMA = """
@@ -25,6 +25,8 @@ def deposit(account: str, amount: int, **fields) -> EventEnvelope:
 
 
 async def apply_deposit(conn: asyncpg.Connection, event: EventEnvelope) -> None:
+    if event.data.get("later"):
+        raise RetryLater("account is not opened yet", code="account_unknown")
     if event.data.get("explode"):
         raise RuntimeError("handler bug: cannot process this deposit")
     if await conn.fetchval("SELECT 1 FROM ledger_blocked WHERE account = $1", event.data.get("account")):

@@ -52,3 +52,11 @@ async def test_an_event_missing_required_fields_is_dead_lettered_naming_the_fiel
         await test_broker.publish(json.dumps({"id": "evt_x", "source": "tests"}).encode(), TOPIC)
     headers = dict(json.loads(await pool.fetchval("SELECT headers FROM flint_outbox")))
     assert headers["flint-dlq-reason"] == "malformed event: type: Field required"
+
+
+async def test_a_message_that_stays_too_early_is_dead_lettered_with_its_own_reason_after_the_retries(broker, pool):
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(ledger.deposit("acc-m", 5, later=True).to_bytes(), TOPIC, key=b"acc-m")
+    headers = dict(json.loads(await pool.fetchval("SELECT headers FROM flint_outbox")))
+    assert (headers["flint-dlq-code"], headers["flint-dlq-reason"]) == ("account_unknown", "account is not opened yet")
+    assert headers["flint-dlq-attempts"] == "2"

@@ -164,3 +164,37 @@ async def test_invoice_events_are_kept_on_the_order_and_its_timeline_and_late_on
 async def _when(response, **expected):
     order = await response
     return order if all(order.get(k) == v for k, v in expected.items()) else None
+
+
+async def test_a_payment_that_arrives_just_before_its_order_still_pays_it(orders: OrdersService):
+    # given checkout's create command and its payment, the payment published first
+    merchant, order_id = new_id("mer"), new_id("ord")
+    data = CreateOrder(
+        merchant_id=merchant, customer={"email": "eve@example.com"}, currency="EUR",
+        line_items=[{"sku": "MAP", "title": "Map", "quantity": 1, "unit_price": {"amount": 900, "currency": "EUR"},
+                     "tax": {"amount": 0, "currency": "EUR"}}],
+        shipping={"amount": 0, "currency": "EUR"},
+    )
+    await orders.publish(PAYMENTS_EVENTS, payment_captured({"id": order_id, "merchant_id": merchant}, 900))
+    # when the command follows on its own topic
+    await orders.publish(ORDERS_COMMANDS, build_envelope(types.ORDER_CREATE, data, source="flint.checkout",
+                                                         subject=order_id))
+    # then the payment was retried until the order existed, and the order is paid
+    token = orders.merchant_token(merchant)
+
+    async def paid_order() -> dict | None:
+        response = await orders.call("GET", f"/v1/orders/{order_id}", token)
+        return response.json() if response.status_code == 200 and response.json()["payment_status"] == "paid" else None
+
+    paid = await eventually(paid_order, message="the order to be paid")
+    assert paid["amounts"]["captured"] == {"amount": 900, "currency": "EUR"}
+
+
+async def test_a_payment_for_an_order_that_never_comes_is_dead_lettered_as_unknown_order(orders: OrdersService):
+    merchant = new_id("mer")
+    stray = payment_captured({"id": new_id("ord"), "merchant_id": merchant}, 500)
+    await orders.publish(PAYMENTS_EVENTS, stray)
+    dead = await orders.dead_letter(PAYMENTS_EVENTS, stray.id)
+    assert dead["flint-dlq-code"] == "unknown_order"
+    assert dead["flint-dlq-reason"] == f"unknown order {stray.subject} for this merchant"
+    assert dead["flint-dlq-attempts"] == "5"

@@ -30,7 +30,7 @@ from faststream.message import StreamMessage
 from pydantic import ValidationError
 
 from flint_chassis import outbox
-from flint_chassis.errors import PermanentError
+from flint_chassis.errors import PermanentError, RetryLater
 from flint_chassis.logs import correlation
 from flint_contracts.envelope import EventEnvelope
 from flint_contracts.topics import dead_letter_topic
@@ -125,10 +125,13 @@ class EventConsumer:
                     )
                 except Exception as error:  # a bug or a conflict: retry, then dead-letter
                     if attempt >= self.max_attempts:
-                        reason = f"{type(error).__name__}: {error}"
+                        if isinstance(error, RetryLater):
+                            reason, code = error.reason, error.code
+                        else:
+                            reason, code = f"{type(error).__name__}: {error}", "retries_exhausted"
                         log.error("dead-lettering %s after %d attempts: %s", event.id, attempt, reason)
                         return await self._with_infra_retry(
-                            lambda: self._dead_letter(record, event, reason, "retries_exhausted", attempt)
+                            lambda: self._dead_letter(record, event, reason, code, attempt)
                         )
                     log.warning("attempt %d for %s failed: %s", attempt, event.id, error)
                     await asyncio.sleep(self.retry_backoff * 2 ** (attempt - 1))

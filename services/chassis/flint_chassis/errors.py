@@ -13,3 +13,14 @@ class PermanentError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.code = code
+
+
+class RetryLater(Exception):
+    """A message that may apply a little later (e.g. a payment for an order whose create
+    command, on another topic, is not processed yet). Retried like any failure; when the
+    tries run out it is dead-lettered with this reason and code."""
+
+    def __init__(self, reason: str, *, code: str = "retry_later") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code

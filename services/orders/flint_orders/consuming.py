@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from flint_chassis.errors import PermanentError
+from flint_chassis.errors import PermanentError, RetryLater
 from flint_contracts.envelope import EventEnvelope
 from flint_orders.domain import DomainError
 from flint_orders.handlers import OrderNotFound
@@ -32,7 +32,9 @@ async def applying(change: Awaitable[Any]) -> Any:
     try:
         return await change
     except OrderNotFound as missing:
-        raise PermanentError(f"unknown order {missing} for this merchant", code="unknown_order") from None
+        # Topics have no order between them: a payment may arrive just before the command
+        # that creates its order. Retry for a while before calling it a dead letter.
+        raise RetryLater(f"unknown order {missing} for this merchant", code="unknown_order") from None
     except DomainError as refused:
         raise PermanentError(str(refused), code=refused.code) from None
 
