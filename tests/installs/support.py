@@ -30,7 +30,7 @@ def settings_for(server_url: str, database_url: str, kafka_bootstrap: str, **ove
     values: dict[str, Any] = dict(
         database_url=server_url, database_name=database_url.rsplit("/", 1)[1],
         kafka_bootstrap_servers=kafka_bootstrap, admin_key=ADMIN_KEY, secret=SERVICE_SECRET,
-        public_url="http://installs.test", db_pool_min=1, db_pool_max=10, outbox_poll_interval=0.2,
+        installs_url="http://installs.test", db_pool_min=1, db_pool_max=10, outbox_poll_interval=0.2,
         orders_url="http://orders.test",
     )
     values.update(overrides)

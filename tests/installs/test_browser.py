@@ -136,7 +136,7 @@ async def test_a_merchant_installs_an_app_in_chromium_and_an_uninstall_cuts_its_
 ):
     pool = orders_pool
     installs_port = free_port()
-    settings = settings_for(server_url, database_url, kafka_bootstrap, public_url=f"http://127.0.0.1:{installs_port}")
+    settings = settings_for(server_url, database_url, kafka_bootstrap, installs_url=f"http://127.0.0.1:{installs_port}")
     async with serve(create_app(settings), installs_port) as installs_url, \
             callback_endpoint() as (redirect_uri, callback_requests), \
             serve(orders_like_api(installs_url, pool), free_port()) as orders_url, \

@@ -24,6 +24,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt.algorithms import OKPAlgorithm
 
+from flint_chassis.config import ServiceSettings
 from flint_chassis.consumer import EventConsumer
 from flint_chassis.problems import Problem
 from flint_contracts.envelope import EventEnvelope
@@ -245,6 +246,18 @@ class TokenVerifier:
             token_id=claims["jti"],
             subject=claims["sub"],
         )
+
+
+def service_verifier(
+    settings: ServiceSettings, pool: asyncpg.Pool, *, audience: str, cache_size: int = 10_000,
+    jwks_transport: httpx.AsyncBaseTransport | None = None,
+) -> TokenVerifier:
+    """How a service other than installs verifies tokens: the installs service's JWKS and
+    issuer from the settings, and the service's own install projection in ``pool``.
+    ``jwks_transport`` lets tests serve the keys in-process."""
+    jwks = JwksCache(settings.jwks_url, transport=jwks_transport)
+    return TokenVerifier(jwks, issuer=settings.issuer, audience=audience, installs=InstallProjection(pool),
+                         cache_size=cache_size)
 
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from the installs service.")

@@ -33,10 +33,27 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, description="Tries before a failing message is dead-lettered.")
     consumer_retry_backoff: float = Field(default=0.2, description="First retry delay in seconds; doubles per try.")
     topic_partitions: int = 3
+    installs_url: str = Field(
+        default="http://127.0.0.1:8101", alias="FLINT_INSTALLS_URL",
+        description="Public base URL of the installs service: the token issuer (`iss`) and where its JWKS is published.",
+    )
+    installs_internal_url: str | None = Field(
+        default=None, alias="FLINT_INSTALLS_INTERNAL_URL",
+        description="Where to fetch the issuer's JWKS when its public URL is not reachable from here "
+                    "(inside docker-compose); default FLINT_INSTALLS_URL.",
+    )
 
     @property
     def database(self) -> str:
         return self.database_name or f"flint_{self.service_name}"
+
+    @property
+    def issuer(self) -> str:
+        return self.installs_url.rstrip("/")
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{(self.installs_internal_url or self.issuer).rstrip('/')}/.well-known/jwks.json"
 
     @property
     def service_database_url(self) -> str:

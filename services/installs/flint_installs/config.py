@@ -18,10 +18,6 @@ class InstallsSettings(ServiceSettings):
 
     host: str = Field(default="127.0.0.1", alias="FLINT_INSTALLS_HOST", description="Address the HTTP server binds.")
     port: int = Field(default=8101, alias="FLINT_INSTALLS_PORT", description="Port the HTTP server listens on.")
-    public_url: str = Field(
-        default="http://127.0.0.1:8101", alias="FLINT_INSTALLS_URL",
-        description="The service's public base URL: the token issuer (`iss`) and the base of every endpoint it announces.",
-    )
     orders_url: str | None = Field(default=None, alias="FLINT_ORDERS_URL")
     refunds_url: str | None = Field(default=None, alias="FLINT_REFUNDS_URL")
     invoicing_url: str | None = Field(default=None, alias="FLINT_INVOICING_URL")
@@ -47,10 +43,6 @@ class InstallsSettings(ServiceSettings):
     cookie_secure: bool | None = Field(
         default=None, description="Mark cookies Secure; by default when FLINT_INSTALLS_URL is https.",
     )
-
-    @property
-    def issuer(self) -> str:
-        return self.public_url.rstrip("/")
 
     @property
     def secure_cookies(self) -> bool:

@@ -14,7 +14,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from flint_chassis.auth import InstallProjection, JwksCache, TokenVerifier
+from flint_chassis.auth import TokenVerifier, service_verifier
 from flint_chassis.db import create_pool
 from flint_chassis.health import health_router
 from flint_chassis.middleware import CorrelationMiddleware
@@ -46,9 +46,8 @@ def create_runtime(settings: OrdersSettings) -> ServiceRuntime:
 def create_verifier(
     settings: OrdersSettings, pool: asyncpg.Pool, jwks_transport: httpx.AsyncBaseTransport | None = None
 ) -> TokenVerifier:
-    jwks = JwksCache(settings.jwks_url, transport=jwks_transport)
-    return TokenVerifier(jwks, issuer=settings.issuer, audience=AUDIENCE, installs=InstallProjection(pool),
-                         cache_size=settings.token_cache_size)
+    return service_verifier(settings, pool, audience=AUDIENCE, cache_size=settings.token_cache_size,
+                            jwks_transport=jwks_transport)
 
 
 async def create_read_pool(settings: OrdersSettings) -> asyncpg.Pool:

@@ -25,15 +25,6 @@ class OrdersSettings(ServiceSettings):
         default="all", alias="FLINT_ORDERS_ROLE",
         description="`api` serves HTTP only, `worker` runs the Kafka consumers and the outbox relay, `all` both.",
     )
-    installs_url: str = Field(
-        default="http://127.0.0.1:8101", alias="FLINT_INSTALLS_URL",
-        description="Base URL of the installs service: the token issuer (`iss`) and where its JWKS is published.",
-    )
-    installs_internal_url: str | None = Field(
-        default=None, alias="FLINT_INSTALLS_INTERNAL_URL",
-        description="Where to fetch the issuer's JWKS when its public URL is not reachable from here "
-                    "(inside docker-compose); default FLINT_INSTALLS_URL.",
-    )
     consumer_group_prefix: str = Field(
         default="", alias="FLINT_ORDERS_GROUP_PREFIX",
         description="Prefix of every Kafka consumer group (and inbox name) of this service; tests isolate runs with it.",
@@ -44,15 +35,6 @@ class OrdersSettings(ServiceSettings):
     token_cache_size: int = Field(
         default=10_000, description="Verified tokens kept in memory until they expire (skips re-checking signatures).",
     )
-
-    @property
-    def issuer(self) -> str:
-        return self.installs_url.rstrip("/")
-
-    @property
-    def jwks_url(self) -> str:
-        base = (self.installs_internal_url or self.issuer).rstrip("/")
-        return f"{base}/.well-known/jwks.json"
 
     @property
     def serves_http(self) -> bool:
