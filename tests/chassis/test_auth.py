@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
 from flint_chassis.auth import Authenticator, InstallProjection, InvalidToken, JwksCache, Principal, TokenVerifier
-from flint_chassis.problems import install_problem_handlers
+from flint_chassis.http.errors import install_problem_handlers
 from flint_contracts.envelope import EventEnvelope
 from flint_contracts.ids import new_id
 from tests.support.tokens import ISSUER, JWKS_URL, TestIssuer

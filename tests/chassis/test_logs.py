@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 from flint_chassis.logs import JsonFormatter, correlation, current_correlation_id, mask_secrets
-from flint_chassis.middleware import CorrelationMiddleware
+from flint_chassis.http.correlation import CorrelationMiddleware
 
 
 def render(message: str, *args) -> dict:

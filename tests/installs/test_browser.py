@@ -25,7 +25,7 @@ from playwright.async_api import async_playwright
 from flint_chassis.auth import Authenticator, InstallProjection, JwksCache, Principal, TokenVerifier
 from flint_chassis.config import with_database
 from flint_chassis.migrations import CHASSIS_MIGRATIONS, migrate
-from flint_chassis.problems import install_problem_handlers
+from flint_chassis.http.errors import install_problem_handlers
 from flint_contracts.topics import INSTALLS_EVENTS
 from flint_installs.app import create_app
 from tests.installs.support import ADMIN_KEY, Authorization, basic, partitions_of, query_of, settings_for

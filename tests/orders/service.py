@@ -187,7 +187,7 @@ async def running_orders_service(server_url: str, kafka_bootstrap: str) -> Async
     settings = OrdersSettings(
         database_url=server_url, database_name=database, kafka_bootstrap_servers=kafka_bootstrap,
         installs_url=ISSUER, consumer_group_prefix=f"{database}.", outbox_poll_interval=0.2,
-        consumer_max_attempts=5, consumer_retry_backoff=0.1,
+        consumer_max_attempts=5, consumer_retry_backoff=0.1, secret=secrets.token_urlsafe(40),
     )
     groups = {c.name: c.topics for c in subscribers.consumers(settings, pool=None)}
     consumed = sorted({t for topics in groups.values() for t in topics})

@@ -19,7 +19,7 @@ from flint_chassis.runtime import ServiceRuntime
 from flint_contracts.topics import INSTALLS_EVENTS
 from flint_installs import handlers
 from flint_installs.config import InstallsSettings
-from flint_installs.credentials import MIN_SECRET_LENGTH, ServiceSecret
+from flint_chassis.service_secret import MIN_SECRET_LENGTH, ServiceSecret
 from flint_installs.keys import KeyRing
 from flint_installs.sessions import BrowserSessions
 from flint_installs.tokens import LocalVerifier, TokenIssuer
@@ -57,7 +57,7 @@ class ServiceContext:
                                "(`make up` generates one into .flint/stack.env)")
         if s.admin_key is None:
             log.warning("FLINT_ADMIN_KEY is not set: merchants cannot be created and apps cannot be registered")
-        self.secret = ServiceSecret(secret)
+        self.secret = ServiceSecret(secret, service="installs")
         self.sessions = BrowserSessions(self.secret, ttl=s.session_ttl, secure=s.secure_cookies)
         await self.runtime.start()
         try:
@@ -89,11 +89,11 @@ class ServiceContext:
             await self.stop()
 
     async def _keep_house(self) -> None:
-        """Purge expired codes, tokens and idempotency keys; rotate the signing key when due."""
+        """Purge expired codes and tokens; rotate the signing key when due."""
         while True:
             await asyncio.sleep(self.settings.housekeeping_interval)
             try:
-                await handlers.purge_expired(self.pool, timedelta(seconds=self.settings.idempotency_ttl))
+                await handlers.purge_expired(self.pool)
                 assert self.keys is not None
                 await self.keys.signing_key()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:

@@ -24,7 +24,7 @@ from flint_contracts.event_types import INSTALL_CREATED, INSTALL_SCOPES_UPDATED,
 from flint_contracts.events import InstallData, build_envelope
 from flint_contracts.ids import new_id
 
-from flint_installs.credentials import b64url
+from flint_chassis.service_secret import b64url
 
 SOURCE = "flint.installs"
 # Every service a token may call (docs/auth.md, claim `aud`).

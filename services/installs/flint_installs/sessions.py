@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from fastapi import Response
 
-from flint_installs.credentials import ServiceSecret, b64url, b64url_decode
+from flint_chassis.service_secret import ServiceSecret, b64url, b64url_decode
 from flint_installs.domain import AuthorizationRequest
 
 SESSION_COOKIE = "flint_session"

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, computed_field
 
 from flint_contracts.ids import new_id
+from flint_contracts.limits import MAX_NOTES_PER_ORDER
 from flint_contracts.money import Money
 from flint_contracts.money import total as money_total
 from flint_orders.domain.errors import InvalidInput, InvalidTransition
@@ -286,6 +287,9 @@ class Order(BaseModel):
 
     def add_note(self, body: str, *, actor: Actor, at: datetime | None = None) -> TimelineEntry:
         body = clean_text("body", body, MAX_NOTE_LENGTH)
+        if len(self.notes) >= MAX_NOTES_PER_ORDER:  # every event carries every note
+            raise InvalidInput(f"an order holds at most {MAX_NOTES_PER_ORDER} notes", field="notes",
+                               code="too_many_notes")
         note = Note(id=new_id("not"), body=body, actor=actor, at=aware_time(at))
         before = self._tracked()
         self.notes.append(note)
