@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flint_chassis.logs import current_correlation_id
@@ -90,15 +89,13 @@ class BodyGuard:
 
 
 def _check_json(body: bytes, scope: Scope) -> Problem | None:
+    # The standard parser, as FastAPI's: the check must see the numbers the route will see
+    # (orjson reads an integer past 64 bits as a float, which would pass the check here and
+    # then fail to encode later).
     try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        # orjson refuses some JSON the standard parser reads (a lone surrogate escape, an
-        # integer past 64 bits, NaN): those are a value problem (422), not malformed JSON.
-        try:
-            document = json.loads(body)
-        except (ValueError, RecursionError) as error:
-            return Problem(MALFORMED_JSON, f"the body is not valid JSON: {_reason(error)}")
+        document = json.loads(body)
+    except (ValueError, RecursionError) as error:
+        return Problem(MALFORMED_JSON, f"the body is not valid JSON: {_reason(error)}")
     found = json_problem(document)
     if found is not None:
         path, reason = found

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
-from starlette.routing import Match, Route
+from starlette.routing import Match
 
 from flint_chassis.http.body import is_json
 from flint_chassis.http.wording import field_errors, summary
@@ -60,12 +60,17 @@ def validation_problem(request: Request, error: RequestValidationError) -> Probl
     return Problem(VALIDATION_FAILED, summary(errors), errors=errors)
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route of this path answers, and OPTIONS."""
+    """Every method some route of this path answers, and OPTIONS: each method is matched
+    against the app's routes (included routers too) as a request with it would be."""
     methods = {"OPTIONS"}
-    for route in request.app.routes:
-        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            methods.add(method)
     return sorted(methods)
 
 

@@ -8,17 +8,12 @@ FastAPI writes the document from the routes; this adds what generators and clien
   401/403/429 when it needs a token, 404 when its path names something, 500 and 503 always;
 - ``servers``, and ``security: []`` on operations anyone may call.
 
-``python -m flint_chassis.http.openapi MODULE:FUNCTION PATH [--check]`` writes (or checks)
-the document of the app that ``FUNCTION`` builds; ``make openapi`` runs it for every service.
+``python -m flint_chassis.http.write_openapi`` writes the documents into docs/openapi/.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -101,26 +96,3 @@ def _document_errors(method: str, operation: dict[str, Any]) -> None:
 
 def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flint_chassis.http.openapi", description=__doc__.splitlines()[0])
-    parser.add_argument("factory", help="MODULE:FUNCTION returning the service's FastAPI app (documentation settings)")
-    parser.add_argument("path", type=Path)
-    parser.add_argument("--check", action="store_true", help="exit 1 when the file differs instead of writing it")
-    args = parser.parse_args(argv)
-    module, _, function = args.factory.partition(":")
-    text = render(getattr(importlib.import_module(module), function)().openapi())
-    if args.check:
-        current = args.path.read_text() if args.path.exists() else ""
-        if current != text:
-            print(f"{args.path} is stale: run `make openapi`", file=sys.stderr)
-            return 1
-        return 0
-    args.path.parent.mkdir(parents=True, exist_ok=True)
-    args.path.write_text(text)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
