@@ -130,7 +130,11 @@ class Problem(Exception):
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail or kind.title)
-        self.kind, self.detail, self.errors, self.headers = kind, detail, errors, headers
+        self.kind, self.headers = kind, headers
+        # Details may quote what was sent (an unknown parameter, a redirect URI): never all of it.
+        self.detail = _shortened(detail, 5000) if detail else detail
+        self.errors = [{"field": _shortened(e["field"], 300), "code": e["code"], "message": _shortened(e["message"], 1000)}
+                       for e in errors] if errors else errors
 
     @property
     def status(self) -> int:
@@ -152,6 +156,10 @@ class Problem(Exception):
         if self.errors:
             document["errors"] = self.errors
         return document
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def invalid(field: str, code: str, message: str, kind: ProblemType = VALIDATION_FAILED) -> Problem:
