@@ -33,6 +33,16 @@ def secret_env_name(service: str) -> str:
     return f"FLINT_{service.upper()}_SECRET"
 
 
+def require_secret(value: str | None, *, service: str) -> ServiceSecret:
+    """The service's ``ServiceSecret``, or a one-line ``StartupError`` naming the setting."""
+    from flint_chassis.errors import StartupError
+
+    if not value or len(value) < MIN_SECRET_LENGTH:
+        raise StartupError(f"{secret_env_name(service)} must be set to at least {MIN_SECRET_LENGTH} random "
+                           "characters (`make up` generates one into .flint/secrets/)")
+    return ServiceSecret(value, service=service)
+
+
 class ServiceSecret:
     """Keys derived from one service's secret, each for one purpose."""
 

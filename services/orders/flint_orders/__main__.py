@@ -16,6 +16,7 @@ import uvicorn
 from flint_chassis import db
 from flint_chassis.cli import run_or_exit
 from flint_chassis.logs import configure_logging
+from flint_chassis.service_secret import require_secret
 from flint_chassis.topics import ensure_topics
 from flint_contracts.topics import ORDERS_EVENTS
 from flint_orders.config import OrdersSettings
@@ -33,6 +34,7 @@ def app_factory():
 async def preflight(settings: OrdersSettings) -> None:
     await db.ensure_database(settings.database_url, settings.database)
     await ensure_topics(settings.kafka_bootstrap_servers, [ORDERS_EVENTS], partitions=settings.topic_partitions)
+    require_secret(settings.secret.get_secret_value() if settings.secret else None, service=settings.service_name)
 
 
 async def run_worker(settings: OrdersSettings) -> None:

@@ -31,7 +31,6 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware import Middleware
 
 from flint_chassis.config import ServiceSettings
-from flint_chassis.errors import StartupError
 from flint_chassis.health import Check, health_router
 from flint_chassis.http import openapi
 from flint_chassis.http.body import BodyGuard
@@ -42,7 +41,7 @@ from flint_chassis.http.idempotency import Idempotency
 from flint_chassis.http.lists import Cursors
 from flint_chassis.http.parameters import check_parameters
 from flint_chassis.http.ratelimit import READ, WRITE, Rate, RateLimitHeaders, TokenBuckets
-from flint_chassis.service_secret import MIN_SECRET_LENGTH, ServiceSecret, secret_env_name
+from flint_chassis.service_secret import ServiceSecret, require_secret
 
 Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[Any]]
 
@@ -63,12 +62,8 @@ class ServiceHttp:
     @property
     def secret(self) -> ServiceSecret:
         if self._secret is None:
-            value = self.settings.secret.get_secret_value() if self.settings.secret else ""
-            name = secret_env_name(self.settings.service_name)
-            if len(value) < MIN_SECRET_LENGTH:
-                raise StartupError(f"{name} must be set to at least {MIN_SECRET_LENGTH} random characters "
-                                   "(`make up` generates one into .flint/secrets/)")
-            self._secret = ServiceSecret(value, service=self.settings.service_name)
+            value = self.settings.secret.get_secret_value() if self.settings.secret else None
+            self._secret = require_secret(value, service=self.settings.service_name)
         return self._secret
 
     @property
