@@ -79,7 +79,7 @@ def test_every_string_a_client_sends_has_a_bound(service):
         if schema.get("type") == "string" and not (bounded or _bounded_pattern(schema.get("pattern", ""))):
             unbounded.append(where)
         for key in ("anyOf", "oneOf", "allOf"):
-            for i, sub in enumerate(schema.get(key, [])):
+            for sub in schema.get(key, []):
                 walk(sub, where, seen)
         for prop, sub in schema.get("properties", {}).items():
             walk(sub, f"{where}.{prop}", seen)

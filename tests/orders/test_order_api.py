@@ -85,9 +85,11 @@ async def test_the_same_idempotency_key_and_body_replays_the_first_order(orders:
         for _ in range(4)])
     # and once more later
     later = await orders.call("POST", "/v1/orders", orders.merchant_token(merchant), json=order_body(), headers=headers)
-    # then every response is the first one, and there is one order
+    # then every response is the first one, byte for byte, and there is one order
     first = responses[0].json()
-    assert all(r.status_code == 201 and r.json() == first for r in [*responses, later])
+    assert all(r.status_code == 201 and r.content == responses[0].content for r in [*responses, later])
+    assert later.headers["idempotent-replayed"] == "true" and later.headers["location"] == f"/v1/orders/{first['id']}"
+    assert sum("idempotent-replayed" not in r.headers for r in responses) == 1  # the one that created it
     listed = await orders.call("GET", "/v1/orders", orders.merchant_token(merchant))
     assert [o["id"] for o in listed.json()["data"]] == [first["id"]]
 
@@ -299,3 +301,24 @@ async def _count(orders: OrdersService, token: str, query: str, expected: int) -
 
 async def _version(orders: OrdersService, merchant: str, order_id: str, version: int) -> bool:
     return (await orders.get_order(merchant, order_id))["version"] == version
+
+
+async def test_an_order_holds_at_most_50_notes_and_100_tags(orders: OrdersService):
+    # given an order with 50 notes and 100 tags
+    merchant = new_id("mer")
+    token = orders.merchant_token(merchant)
+    order = await orders.create_order(merchant, order_body(tags=[f"t{i}" for i in range(100)]))
+    for i in range(50):  # a token each, to stay within the write rate limit
+        added = await orders.call("POST", f"/v1/orders/{order['id']}/notes", orders.merchant_token(merchant),
+                                  json={"body": f"n{i}"})
+        assert added.status_code == 201
+    before = await orders.get_order(merchant, order["id"])
+    # when a 51st note and a 101st tag are sent
+    note = await orders.call("POST", f"/v1/orders/{order['id']}/notes", token, json={"body": "one more"})
+    tag = await orders.call("PUT", f"/v1/orders/{order['id']}/tags/one-more", token)
+    # then both are refused and the order is unchanged
+    assert (note.status_code, note.json()["code"]) == (422, "too_many_notes")
+    assert note.json()["errors"] == [{"field": "notes", "code": "too_many_notes",
+                                      "message": "an order holds at most 50 notes"}]
+    assert (tag.status_code, tag.json()["code"]) == (422, "invalid_input")
+    assert await orders.get_order(merchant, order["id"]) == before
