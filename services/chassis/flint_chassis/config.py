@@ -60,11 +60,11 @@ class ServiceSettings(BaseSettings):
         default=48, ge=24, description="Hours an Idempotency-Key and its response are kept (at least 24).",
     )
     rate_limit_read_per_second: float = Field(
-        default=50.0, gt=0, description="Requests per second per token on routes that read (GET, `*:read` scopes).")
-    rate_limit_read_burst: int = Field(default=100, ge=1, description="Reads a token may make at once.")
+        default=100.0, gt=0, description="Requests per second per token on routes that read (GET, `*:read` scopes).")
+    rate_limit_read_burst: int = Field(default=200, ge=1, description="Reads a token may make at once.")
     rate_limit_write_per_second: float = Field(
-        default=10.0, gt=0, description="Requests per second per token on routes that change (`*:write` scopes).")
-    rate_limit_write_burst: int = Field(default=20, ge=1, description="Writes a token may make at once.")
+        default=50.0, gt=0, description="Requests per second per token on routes that change (`*:write` scopes).")
+    rate_limit_write_burst: int = Field(default=100, ge=1, description="Writes a token may make at once.")
     retry_after_seconds: int = Field(
         default=2, ge=1, description="`Retry-After` of a 503 answered while the database does not answer.")
 
