@@ -320,5 +320,6 @@ async def test_an_order_holds_at_most_50_notes_and_100_tags(orders: OrdersServic
     assert (note.status_code, note.json()["code"]) == (422, "too_many_notes")
     assert note.json()["errors"] == [{"field": "notes", "code": "too_many_notes",
                                       "message": "an order holds at most 50 notes"}]
-    assert (tag.status_code, tag.json()["code"]) == (422, "invalid_input")
+    assert (tag.status_code, tag.json()["code"]) == (422, "validation_failed")
+    assert tag.json()["errors"][0]["code"] == "invalid_input"
     assert await orders.get_order(merchant, order["id"]) == before

@@ -3,7 +3,7 @@ refusal of the order domain becomes one."""
 
 from __future__ import annotations
 
-from flint_chassis.problems import CONFLICT, Problem, ProblemType, problem_type
+from flint_chassis.problems import CONFLICT, VALIDATION_FAILED, Problem, ProblemType, problem_type
 from flint_orders.domain import CurrencyMismatch, DomainError, InvalidInput
 
 MERCHANT_ONLY = problem_type(
@@ -11,8 +11,6 @@ MERCHANT_ONLY = problem_type(
     "Orders are created by the merchant (its own backend token) or internal producers, never by apps.")
 APP_ONLY = problem_type(
     "app_only", 403, "App only", "Only an app token writes metadata, and only its own namespace.")
-INVALID_INPUT = problem_type(
-    "invalid_input", 422, "Invalid request", "The order refuses an input (`errors` names the field and why).")
 TOTALS_MISMATCH = problem_type(
     "totals_mismatch", 422, "Totals mismatch", "`total` differs from what the lines, tax and shipping less discounts add up to.")
 CURRENCY_MISMATCH = problem_type(
@@ -23,7 +21,7 @@ INVALID_TRANSITION = problem_type(
     "invalid_transition", 409, "Invalid transition", "The order's status does not allow this (cancel a canceled order).")
 
 _BY_CODE: dict[str, ProblemType] = {
-    kind.code: kind for kind in (INVALID_INPUT, TOTALS_MISMATCH, CURRENCY_MISMATCH, TOO_MANY_NOTES, INVALID_TRANSITION)
+    kind.code: kind for kind in (TOTALS_MISMATCH, CURRENCY_MISMATCH, TOO_MANY_NOTES, INVALID_TRANSITION)
 }
 
 
@@ -42,9 +40,11 @@ _FIELD_NAMES = {"lines": "line_items", "expected_total": "total"}
 
 
 def domain_problem(error: DomainError) -> Problem:
-    """Bad input is a 422 naming the field; a change the order's state refuses is a 409."""
+    """Bad input is a 422 naming the field (``validation_failed``, like the request's own
+    validation: one problem type for one kind of error, the field's ``code`` says which rule);
+    a change the order's state refuses is a 409."""
     bad_input = isinstance(error, (InvalidInput, CurrencyMismatch))
-    kind = _BY_CODE.get(error.code, INVALID_INPUT if bad_input else CONFLICT)
+    kind = _BY_CODE.get(error.code, VALIDATION_FAILED if bad_input else CONFLICT)
     field = api_field(error.field)
     return Problem(kind, f"{field}: {error.reason}",
                    errors=[{"field": field, "code": error.code, "message": error.reason}])
