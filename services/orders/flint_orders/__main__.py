@@ -34,7 +34,8 @@ def app_factory():
 async def preflight(settings: OrdersSettings) -> None:
     await db.ensure_database(settings.database_url, settings.database)
     await ensure_topics(settings.kafka_bootstrap_servers, [ORDERS_EVENTS], partitions=settings.topic_partitions)
-    require_secret(settings.secret.get_secret_value() if settings.secret else None, service=settings.service_name)
+    if settings.serves_http:  # cursors and stored idempotent answers need it
+        require_secret(settings.secret.get_secret_value() if settings.secret else None, service=settings.service_name)
 
 
 async def run_worker(settings: OrdersSettings) -> None:
