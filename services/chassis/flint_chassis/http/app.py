@@ -47,17 +47,14 @@ Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[Any]]
 
 
 class ServiceHttp:
-    """What the chassis keeps per app (``app.state.http``): the secret's uses, the buckets."""
+    """What the chassis keeps per app for its routes (``app.state.http``): the uses of the
+    service's secret (cursors, sealed idempotent answers) and the idempotency store."""
 
     def __init__(self, settings: ServiceSettings, pool: Callable[[], asyncpg.Pool | None]) -> None:
         self.settings = settings
         self._secret: ServiceSecret | None = None
         self._cursors: Cursors | None = None
         self.idempotency = Idempotency(pool, lambda: self.secret, settings.idempotency_ttl_hours)
-        self.rate_limits = TokenBuckets({
-            READ: Rate(settings.rate_limit_read_per_second, settings.rate_limit_read_burst),
-            WRITE: Rate(settings.rate_limit_write_per_second, settings.rate_limit_write_burst),
-        })
 
     @property
     def secret(self) -> ServiceSecret:
@@ -125,7 +122,10 @@ def service_app(
     )
     install_problem_handlers(app)
     app.state.http = http
-    app.state.rate_limits = http.rate_limits
+    app.state.rate_limits = TokenBuckets({  # read per request, by Authenticator and fast paths
+        READ: Rate(settings.rate_limit_read_per_second, settings.rate_limit_read_burst),
+        WRITE: Rate(settings.rate_limit_write_per_second, settings.rate_limit_write_burst),
+    })
     app.include_router(health_router(health_checks))
     for router in routers:
         app.include_router(router)
