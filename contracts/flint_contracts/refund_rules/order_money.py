@@ -12,7 +12,6 @@ be wrong without saying so.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Self
 
 from pydantic import AwareDatetime, Field, StrictInt, model_validator
@@ -28,7 +27,7 @@ from flint_contracts.fields import (
     example_id,
 )
 from flint_contracts.limits import MAX_DISCOUNTS, MAX_LINE_ITEMS
-from flint_contracts.money import CurrencyCode, Money, total
+from flint_contracts.money import CurrencyCode, Money
 
 _EUR_1000 = {"amount": 1000, "currency": "EUR"}
 
@@ -121,9 +120,6 @@ class OrderMoney(ContractModel):
     def discount_total(self) -> int:
         return sum(discount.amount for discount in self.discounts)
 
-    def captured_at(self, payment_id: str) -> datetime:
-        return next(c.captured_at for c in self.captures if c.payment_id == payment_id)
-
     @model_validator(mode="after")
     def _one_currency(self) -> Self:
         named: list[tuple[str, Money]] = [("shipping", self.shipping)]
@@ -153,9 +149,6 @@ class OrderMoney(ContractModel):
                 if share.payment_id not in payment_ids:
                     raise ValueError(f"refund {refund.refund_id} names payment {share.payment_id}, not captured")
         return self
-
-    def captured(self) -> Money:
-        return total([capture.amount for capture in self.captures], self.currency)
 
 
 def _unique(noun: str, ids: list[str]) -> None:
