@@ -7,8 +7,10 @@ server) without Docker, plus the Flint services, with all state under ``.flint/`
     python deploy/stack.py logs [NAME]         tail the logs
     python deploy/stack.py reset               down, then delete all local data
 
-When KAFKA_BOOTSTRAP_SERVERS or DATABASE_URL are set, those servers are used and no local
-one is started. Only the standard library is used, so it runs before the venv exists.
+Kafka listens twice for clients: the services' internal PLAINTEXT listener, and a plugin
+listener (SASL/SCRAM-SHA-512, broker ACLs; docs/kafka.md) whose address `up` and `status`
+print. When KAFKA_BOOTSTRAP_SERVERS or DATABASE_URL are set, those servers are used and no
+local one is started. Only the standard library is used, so it runs before the venv exists.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ without an ACL) let that user do exactly this:
   start of another app's id.
 
 Nothing else: no write, no other topic (internal ``flint.*.v1`` topics included), no
-cluster operation. This module talks to the internal listener, whose principal is a super
+cluster operation. ``grant_read`` also creates the app's topic when missing: the app may not,
+and a missing topic reads as "not authorized". This module talks to the internal listener, whose principal is a super
 user, and is what the installs service calls when an app is installed, rotates its
 credential, or is uninstalled.
 
