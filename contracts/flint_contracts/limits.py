@@ -57,3 +57,11 @@ DEFAULT_PAGE_SIZE = 20
 """``limit`` when a list request gives none."""
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 """An ``Idempotency-Key`` header."""
+
+# --- webhooks ---------------------------------------------------------------------------------
+MAX_WEBHOOK_URL_LENGTH = 2048
+"""A webhook endpoint's URL."""
+MAX_SIGNATURE_HEADER_LENGTH = 2048
+"""A ``Flint-Signature`` header a verifier parses (room for ~30 ``v1`` signatures); longer is refused unread."""
+WEBHOOK_RESPONSE_SNIPPET_BYTES = 2048
+"""The first bytes of a receiver's answer kept in the delivery log; the rest is never read."""
