@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
 from flint_contracts.ids import new_id
@@ -11,6 +13,7 @@ from flint_contracts.webhooks import new_secret
 from flint_installs.delivery.config import DeliverySettings
 from flint_installs.delivery.sender import WebhookMessage, WebhookSender
 from tests.installs.delivery.receiver import Receiver, start_receiver
+from tests.installs.delivery.store import create_tables, service_secret
 
 # Short, so the timeout tests stay fast; the defaults (2 s / 10 s) are asserted on their own.
 CONNECT_TIMEOUT = 0.5
@@ -34,6 +37,13 @@ def message_to(url: str, *, secrets: tuple[str, ...] | None = None, body: bytes 
     )
 
 
+@pytest.fixture(autouse=True)
+def _no_delivery_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests state every setting they rely on; a developer's FLINT_WEBHOOKS_* must not leak in.
+    for name in [n for n in os.environ if n.startswith("FLINT_WEBHOOKS_")]:
+        monkeypatch.delenv(name)
+
+
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     receiver = await start_receiver()
@@ -45,3 +55,18 @@ async def receiver() -> AsyncIterator[Receiver]:
 async def sender() -> AsyncIterator[WebhookSender]:
     async with WebhookSender(dev_settings()) as sender:
         yield sender
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A fresh database with the chassis and installs tables, webhook delivery's included."""
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=6)
+    async with pool.acquire() as conn:
+        await create_tables(conn)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def sealer():
+    return service_secret()

@@ -39,6 +39,8 @@ class Received:
 class Receiver:
     port: int
     requests: list[Received] = field(default_factory=list)
+    accepted: list[Received] = field(default_factory=list)  # requests answered 2xx, in answer order
+    down: bool = False  # /flaky answers 503 while set
     connections: int = 0
     huge_bytes_written: int = 0
     server_names: list[str] = field(default_factory=list)  # TLS SNI seen
@@ -104,8 +106,9 @@ async def _serve(receiver: Receiver, reader: asyncio.StreamReader, writer: async
             return
     headers = {name.decode().lower(): value.decode() for name, value in request.headers}
     path = request.target.decode()
-    receiver.requests.append(Received(request.method.decode(), path, headers, bytes(body)))
-    await BEHAVIOURS.get(path.split("?")[0], _not_found)(receiver, conn, writer)
+    received = Received(request.method.decode(), path, headers, bytes(body))
+    receiver.requests.append(received)
+    await BEHAVIOURS.get(path.split("?")[0], _not_found)(receiver, received, conn, writer)
 
 
 async def _respond(conn: h11.Connection, writer: asyncio.StreamWriter, status: int, body: bytes,
@@ -116,36 +119,53 @@ async def _respond(conn: h11.Connection, writer: asyncio.StreamWriter, status: i
     await writer.drain()
 
 
-async def _ok(receiver: Receiver, conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
+async def _ok(receiver: Receiver, request: Received, conn: h11.Connection,
+              writer: asyncio.StreamWriter) -> None:
+    receiver.accepted.append(request)
     await _respond(conn, writer, 200, b'{"received": true}', [("content-type", "application/json")])
 
 
-async def _error(receiver: Receiver, conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
+async def _flaky(receiver: Receiver, request: Received, conn: h11.Connection,
+                 writer: asyncio.StreamWriter) -> None:
+    if receiver.down:
+        await _respond(conn, writer, 503, b"down for maintenance")
+    else:
+        await _ok(receiver, request, conn, writer)
+
+
+async def _error(receiver: Receiver, request: Received, conn: h11.Connection,
+                 writer: asyncio.StreamWriter) -> None:
     await _respond(conn, writer, 500, b"database is down, try later")
 
 
-async def _gone(receiver: Receiver, conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
+async def _gone(receiver: Receiver, request: Received, conn: h11.Connection,
+                writer: asyncio.StreamWriter) -> None:
     await _respond(conn, writer, 410, b"no such hook")
 
 
-async def _garbled(receiver: Receiver, conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
+async def _garbled(receiver: Receiver, request: Received, conn: h11.Connection,
+                   writer: asyncio.StreamWriter) -> None:
     # NUL, a bell, invalid UTF-8, and a two-byte character the snippet limit may cut.
     await _respond(conn, writer, 500, b"bad\x00\x07\xff\xfe" + "Zürich".encode() * 1000)
 
 
-async def _hang(receiver: Receiver, conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
+async def _hang(receiver: Receiver, request: Received, conn: h11.Connection,
+                writer: asyncio.StreamWriter) -> None:
     await asyncio.Event().wait()  # never answers; ends when the sender or the server closes
 
 
-async def _close(receiver: Receiver, conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
+async def _close(receiver: Receiver, request: Received, conn: h11.Connection,
+                 writer: asyncio.StreamWriter) -> None:
     writer.close()  # the request was read; no answer at all
 
 
-async def _redirect(receiver: Receiver, conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
+async def _redirect(receiver: Receiver, request: Received, conn: h11.Connection,
+                    writer: asyncio.StreamWriter) -> None:
     await _respond(conn, writer, 302, b"", [("location", receiver.url("/ok"))])
 
 
-async def _huge(receiver: Receiver, conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
+async def _huge(receiver: Receiver, request: Received, conn: h11.Connection,
+                writer: asyncio.StreamWriter) -> None:
     """200 announcing 50 MiB, written until the sender stops reading and closes."""
     head = [("content-length", str(HUGE_BODY_BYTES)), ("connection", "close")]
     writer.write(conn.send(h11.Response(status_code=200, headers=head)))
@@ -156,7 +176,8 @@ async def _huge(receiver: Receiver, conn: h11.Connection, writer: asyncio.Stream
         receiver.huge_bytes_written += len(chunk)
 
 
-async def _slow_body(receiver: Receiver, conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
+async def _slow_body(receiver: Receiver, request: Received, conn: h11.Connection,
+                     writer: asyncio.StreamWriter) -> None:
     """The status and a first piece of body at once, the rest never."""
     writer.write(conn.send(h11.Response(status_code=200, headers=[("content-length", "1000")])))
     writer.write(b"accepted, still typing")
@@ -164,14 +185,15 @@ async def _slow_body(receiver: Receiver, conn: h11.Connection, writer: asyncio.S
     await asyncio.Event().wait()
 
 
-async def _not_found(receiver: Receiver, conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
+async def _not_found(receiver: Receiver, request: Received, conn: h11.Connection,
+                     writer: asyncio.StreamWriter) -> None:
     await _respond(conn, writer, 404, b"unknown test path")
 
 
-Behaviour = Callable[[Receiver, h11.Connection, asyncio.StreamWriter], Awaitable[None]]
+Behaviour = Callable[[Receiver, Received, h11.Connection, asyncio.StreamWriter], Awaitable[None]]
 BEHAVIOURS: dict[str, Behaviour] = {
     "/ok": _ok, "/error": _error, "/gone": _gone, "/garbled": _garbled, "/hang": _hang, "/close": _close,
-    "/redirect": _redirect, "/huge": _huge, "/slow-body": _slow_body,
+    "/redirect": _redirect, "/huge": _huge, "/slow-body": _slow_body, "/flaky": _flaky,
 }
 
 

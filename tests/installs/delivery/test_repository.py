@@ -5,79 +5,22 @@ one order hold up the others."""
 from __future__ import annotations
 
 import asyncio
-import secrets
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
 from cryptography.exceptions import InvalidTag
 
-import flint_installs
-from flint_chassis.migrations import CHASSIS_MIGRATIONS, migrate
 from flint_contracts.ids import new_id
 from flint_contracts.webhooks import new_secret
 from flint_installs.delivery import repository
-from flint_installs.delivery.model import ENABLED, NewDelivery, WebhookEndpoint
+from flint_installs.delivery.model import NewDelivery
 from flint_installs.delivery.outcome import AttemptResult, FailureReason
+from tests.installs.delivery.store import T0, add_endpoint, queue
 
 pytestmark = pytest.mark.integration
 
-INSTALLS_MIGRATIONS = Path(flint_installs.__file__).parent / "migrations"
-T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
-
-
-def _service_secret():
-    # The installs service's secret helper moves to the chassis in another workstream; use
-    # whichever this tree has, so these tests keep encrypting with the real helper.
-    try:
-        from flint_chassis.service_secret import ServiceSecret
-
-        return ServiceSecret(secrets.token_urlsafe(40), service="installs")
-    except ImportError:
-        from flint_installs.credentials import ServiceSecret
-
-        return ServiceSecret(secrets.token_urlsafe(40))
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
-    async with pool.acquire() as conn:
-        await migrate(conn, [("chassis", CHASSIS_MIGRATIONS), ("installs", INSTALLS_MIGRATIONS)])
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture
-def sealer():
-    return _service_secret()
-
-
-async def _install(conn: asyncpg.Connection) -> str:
-    merchant, app, install = new_id("mer"), new_id("app"), new_id("ins")
-    await conn.execute("INSERT INTO merchants VALUES ($1, 'Acme', $2, 'abcd', $3)", merchant, secrets.token_bytes(32), T0)
-    await conn.execute("INSERT INTO apps VALUES ($1, 'Helper', $2, '{}', '{orders:read}', $3)", app,
-                       secrets.token_bytes(32), T0)
-    await conn.execute("INSERT INTO installs VALUES ($1, $2, $3, '{orders:read}', 'active', 1, $4, $4, NULL)",
-                       install, merchant, app, T0)
-    return install
-
-
-async def _endpoint(conn: asyncpg.Connection, url: str = "https://hooks.example.com/flint") -> WebhookEndpoint:
-    endpoint = WebhookEndpoint(id=new_id("whe"), install_id=await _install(conn), url=url, status=ENABLED,
-                               created_at=T0, updated_at=T0)
-    await repository.add_endpoint(conn, endpoint)
-    return endpoint
-
-
-async def _queue(conn: asyncpg.Connection, endpoint_id: str, order: str, n: int, at: datetime = T0) -> NewDelivery:
-    delivery = NewDelivery(id=new_id("dlv"), endpoint_id=endpoint_id, event_id=new_id("evt"),
-                           event_type="order.updated", ordering_key=order, body=b'{"n": %d}' % n, created_at=at)
-    assert await repository.add_delivery(conn, delivery)
-    return delivery
 
 
 async def _claim(pool_or_conn, *, now: datetime = T0, limit: int = 100) -> list[str]:
@@ -117,7 +60,7 @@ async def _attempt(conn: asyncpg.Connection, outcomes: dict[str, tuple[AttemptRe
 # ---------------------------------------------------------------- secrets
 async def test_secrets_are_stored_encrypted_and_read_back_for_signing(db, sealer):
     async with db.acquire() as conn:
-        endpoint = await _endpoint(conn)
+        endpoint = await add_endpoint(conn)
         secret = new_secret()
         await repository.add_secret(conn, sealer, endpoint.id, secret, now=T0)
         stored = await conn.fetchval("SELECT sealed FROM webhook_endpoint_secrets WHERE endpoint_id = $1", endpoint.id)
@@ -127,7 +70,7 @@ async def test_secrets_are_stored_encrypted_and_read_back_for_signing(db, sealer
 
 async def test_a_sealed_secret_copied_to_another_endpoint_does_not_open(db, sealer):
     async with db.acquire() as conn:
-        first, second = await _endpoint(conn), await _endpoint(conn)
+        first, second = await add_endpoint(conn), await add_endpoint(conn)
         await repository.add_secret(conn, sealer, first.id, new_secret(), now=T0)
         await repository.add_secret(conn, sealer, second.id, new_secret(), now=T0)
         await conn.execute("""UPDATE webhook_endpoint_secrets SET sealed = (SELECT sealed FROM webhook_endpoint_secrets
@@ -138,7 +81,7 @@ async def test_a_sealed_secret_copied_to_another_endpoint_does_not_open(db, seal
 
 async def test_after_a_rotation_both_secrets_sign_until_the_overlap_ends(db, sealer):
     async with db.acquire() as conn:
-        endpoint = await _endpoint(conn)
+        endpoint = await add_endpoint(conn)
         old, new = new_secret(), new_secret()
         await repository.add_secret(conn, sealer, endpoint.id, old, now=T0)
         await repository.add_secret(conn, sealer, endpoint.id, new, now=T0 + timedelta(hours=1),
@@ -152,8 +95,8 @@ async def test_after_a_rotation_both_secrets_sign_until_the_overlap_ends(db, sea
 # ---------------------------------------------------------------- deliveries and the claim
 async def test_an_event_is_queued_once_per_endpoint(db):
     async with db.acquire() as conn:
-        endpoint = await _endpoint(conn)
-        first = await _queue(conn, endpoint.id, "ord_a", 1)
+        endpoint = await add_endpoint(conn)
+        first = await queue(conn, endpoint.id, "ord_a", 1)
         again = NewDelivery(**{**first.__dict__, "id": new_id("dlv")})
         assert not await repository.add_delivery(conn, again)
         assert await _claim(conn) == ['{"n": 1}']
@@ -162,10 +105,10 @@ async def test_an_event_is_queued_once_per_endpoint(db):
 async def test_only_the_oldest_pending_event_of_each_order_is_claimed(db):
     # given two orders with three events each, queued interleaved
     async with db.acquire() as conn:
-        endpoint = await _endpoint(conn)
+        endpoint = await add_endpoint(conn)
         for n in range(3):
-            await _queue(conn, endpoint.id, "ord_a", n)
-            await _queue(conn, endpoint.id, "ord_b", 10 + n)
+            await queue(conn, endpoint.id, "ord_a", n)
+            await queue(conn, endpoint.id, "ord_b", 10 + n)
         # when a worker claims everything it may
         claimed = await _claim(conn)
     # then it gets each order's first event, and nothing behind them
@@ -175,11 +118,11 @@ async def test_only_the_oldest_pending_event_of_each_order_is_claimed(db):
 async def test_a_later_event_waits_until_the_earlier_one_is_delivered_or_given_up(db):
     A0, A1, A2, B10, B11 = (f'{{"n": {n}}}' for n in (0, 1, 2, 10, 11))
     async with db.acquire() as conn:
-        endpoint = await _endpoint(conn)
+        endpoint = await add_endpoint(conn)
         for n in (0, 1, 2):
-            await _queue(conn, endpoint.id, "ord_a", n)
+            await queue(conn, endpoint.id, "ord_a", n)
         for n in (10, 11):
-            await _queue(conn, endpoint.id, "ord_b", n)
+            await queue(conn, endpoint.id, "ord_b", n)
         # when ord_a's first event fails (retry in an hour) and ord_b's is delivered
         await _attempt(conn, {A0: (_failed(), T0 + timedelta(hours=1)), B10: (_ok(), None)})
         # then ord_b goes on while ord_a's later events wait behind the failed one
@@ -198,10 +141,10 @@ async def test_a_later_event_waits_until_the_earlier_one_is_delivered_or_given_u
 async def test_orders_are_independent_per_endpoint(db):
     # given the same order queued for two endpoints, the first endpoint failing
     async with db.acquire() as conn:
-        failing, healthy = await _endpoint(conn), await _endpoint(conn)
+        failing, healthy = await add_endpoint(conn), await add_endpoint(conn)
         for endpoint, first in ((failing, 1), (healthy, 101)):
-            await _queue(conn, endpoint.id, "ord_a", first)
-            await _queue(conn, endpoint.id, "ord_a", first + 1)
+            await queue(conn, endpoint.id, "ord_a", first)
+            await queue(conn, endpoint.id, "ord_a", first + 1)
         await _attempt(conn, {'{"n": 1}': (_failed(), T0 + timedelta(hours=1)), '{"n": 101}': (_ok(), None)})
         # then the healthy endpoint gets its next event of the order; the failing one's waits
         assert await _claim(conn, now=T0 + timedelta(minutes=1)) == ['{"n": 102}']
@@ -210,10 +153,10 @@ async def test_orders_are_independent_per_endpoint(db):
 async def test_two_workers_claiming_at_once_never_hold_two_events_of_one_order(db):
     # given three orders of three events each
     async with db.acquire() as setup:
-        endpoint = await _endpoint(setup)
+        endpoint = await add_endpoint(setup)
         for order in ("ord_a", "ord_b", "ord_c"):
             for n in range(3):
-                await _queue(setup, endpoint.id, order, n)
+                await queue(setup, endpoint.id, order, n)
     # when two workers claim one delivery each inside open transactions
     async with db.acquire() as a, db.acquire() as b:
         async with a.transaction():
@@ -228,10 +171,10 @@ async def test_two_workers_claiming_at_once_never_hold_two_events_of_one_order(d
 
 async def test_many_workers_claiming_concurrently_each_get_distinct_order_heads(db):
     async with db.acquire() as setup:
-        endpoint = await _endpoint(setup)
+        endpoint = await add_endpoint(setup)
         for order in range(12):
             for n in range(4):
-                await _queue(setup, endpoint.id, f"ord_{order:02}", n)
+                await queue(setup, endpoint.id, f"ord_{order:02}", n)
     results = await asyncio.gather(*(_claim(db, limit=3) for _ in range(4)))
     claimed = [body for result in results for body in result]
     assert claimed.count('{"n": 0}') == len(claimed) == 12  # every order's head once, nothing behind a head
@@ -239,8 +182,8 @@ async def test_many_workers_claiming_concurrently_each_get_distinct_order_heads(
 
 async def test_a_claim_is_leased_so_a_crashed_worker_does_not_lose_the_delivery(db):
     async with db.acquire() as conn:
-        endpoint = await _endpoint(conn)
-        await _queue(conn, endpoint.id, "ord_a", 1)
+        endpoint = await add_endpoint(conn)
+        await queue(conn, endpoint.id, "ord_a", 1)
         assert await _claim(conn) == ['{"n": 1}']
         # while the lease runs, nobody else gets it
         assert await _claim(conn, now=T0 + LEASE - timedelta(seconds=1)) == []
@@ -250,8 +193,8 @@ async def test_a_claim_is_leased_so_a_crashed_worker_does_not_lose_the_delivery(
 
 async def test_a_disabled_endpoint_keeps_its_deliveries_and_resumes_when_enabled(db):
     async with db.acquire() as conn:
-        endpoint = await _endpoint(conn)
-        await _queue(conn, endpoint.id, "ord_a", 1)
+        endpoint = await add_endpoint(conn)
+        await queue(conn, endpoint.id, "ord_a", 1)
         assert await repository.disable_endpoint(conn, endpoint.id, now=T0, reason="failing for 3 days")
         assert await _claim(conn) == []
         assert not await repository.disable_endpoint(conn, endpoint.id, now=T0, reason="again")
@@ -261,8 +204,8 @@ async def test_a_disabled_endpoint_keeps_its_deliveries_and_resumes_when_enabled
 
 async def test_every_attempt_is_logged_and_the_endpoint_remembers_since_when_it_fails(db):
     async with db.acquire() as conn:
-        endpoint = await _endpoint(conn)
-        delivery = await _queue(conn, endpoint.id, "ord_a", 1)
+        endpoint = await add_endpoint(conn)
+        delivery = await queue(conn, endpoint.id, "ord_a", 1)
         t1, t2, t3 = T0, T0 + timedelta(minutes=1), T0 + timedelta(minutes=5)
         one = '{"n": 1}'
         assert await _attempt(conn, {one: (_failed(t1), t2)}, now=t1) == {one: t1}
@@ -278,8 +221,8 @@ async def test_every_attempt_is_logged_and_the_endpoint_remembers_since_when_it_
 
 async def test_a_retry_by_hand_makes_a_finished_delivery_due_again(db):
     async with db.acquire() as conn:
-        endpoint = await _endpoint(conn)
-        delivery = await _queue(conn, endpoint.id, "ord_a", 1)
+        endpoint = await add_endpoint(conn)
+        delivery = await queue(conn, endpoint.id, "ord_a", 1)
         await _attempt(conn, {'{"n": 1}': (_failed(), None)})
         assert (await repository.delivery_status(conn, delivery.id))[0] == "given_up"
         assert await repository.retry_now(conn, delivery.id, now=T0 + timedelta(days=5))

@@ -6,17 +6,20 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from flint_installs.delivery.config import DeliverySettings
 from flint_installs.delivery.retry import MIN_DELAY, RetryPolicy
 
-POLICY = DeliverySettings().retry_policy()
+POLICY = RetryPolicy()
 CREATED = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def test_the_defaults_retry_for_three_days_with_delays_from_seconds_to_six_hours():
+    assert DeliverySettings().retry_policy() == POLICY
     assert POLICY.window == timedelta(days=3)
     assert POLICY.disable_after == timedelta(days=3)
     assert POLICY.delay_bound(1) == timedelta(seconds=10)
@@ -63,6 +66,11 @@ def test_a_failing_delivery_is_retried_until_the_window_closes_then_given_up(see
 def test_a_retry_by_hand_after_the_window_gets_one_attempt_and_no_more():
     late = CREATED + POLICY.window + timedelta(days=2)
     assert POLICY.next_attempt_at(created_at=CREATED, failed_attempts=1, now=late) is None
+
+
+def test_a_lease_shorter_than_an_attempt_is_refused():
+    with pytest.raises(ValidationError, match="claim_lease must be longer than total_timeout"):
+        DeliverySettings(total_timeout=30, claim_lease=20)
 
 
 def test_a_shorter_configured_window_gives_up_sooner():

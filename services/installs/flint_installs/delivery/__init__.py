@@ -5,7 +5,8 @@
 - :mod:`~.connect` and :mod:`~.sender`: one signed POST, bounded in time and in what it reads;
 - :mod:`~.retry`: backoff with full jitter, the give-up window, the endpoint-disable rule;
 - :mod:`~.repository` (tables of migration 0003): endpoints, encrypted secrets, deliveries
-  claimed one per order at a time, and every attempt.
+  claimed one per order at a time, and every attempt;
+- :mod:`~.dispatch`: one delivery round (claim, send, record, disable), for the worker to run.
 
 The signature scheme itself is ``flint_contracts.webhooks``, shared with the SDK.
 """

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flint_contracts.limits import WEBHOOK_RESPONSE_SNIPPET_BYTES
@@ -24,7 +24,8 @@ class DeliverySettings(BaseSettings):
                     "addresses (127.0.0.1, ::1, localhost). Private, link-local and metadata addresses stay refused.",
     )
     connect_timeout: float = Field(default=2.0, gt=0, description="Seconds to resolve and connect to a receiver.")
-    total_timeout: float = Field(default=10.0, gt=0, description="Seconds one attempt may take in all, answer included.")
+    total_timeout: float = Field(default=10.0, gt=0,
+                                 description="Seconds one attempt may take in all, answer included.")
     response_snippet_bytes: int = Field(
         default=WEBHOOK_RESPONSE_SNIPPET_BYTES, ge=0, le=WEBHOOK_RESPONSE_SNIPPET_BYTES,
         description="Bytes of the receiver's answer kept in the delivery log; the rest is never read.",
@@ -44,6 +45,13 @@ class DeliverySettings(BaseSettings):
         description="Seconds a claimed delivery is reserved for the worker that claimed it; after a crash it is "
                     "claimed again. Must exceed total_timeout.",
     )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> DeliverySettings:
+        # A lease that ran out mid-attempt would let a second worker send the same delivery.
+        if self.claim_lease <= self.total_timeout:
+            raise ValueError("claim_lease must be longer than total_timeout")
+        return self
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(

@@ -50,7 +50,8 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         raise failure
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: typing.Iterable[typing.Any] | None = None) -> httpcore.AsyncNetworkStream:
+                                  socket_options: typing.Iterable[typing.Any] | None = None,
+                                  ) -> httpcore.AsyncNetworkStream:
         raise httpcore.ConnectError("webhooks are never sent to a unix socket")
 
     async def sleep(self, seconds: float) -> None:

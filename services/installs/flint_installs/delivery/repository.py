@@ -183,8 +183,9 @@ async def claim_due(conn: asyncpg.Connection, *, now: datetime, lease: timedelta
 async def record_attempt(conn: asyncpg.Connection, claimed: ClaimedDelivery, result: AttemptResult, *,
                          retry_at: datetime | None, now: datetime) -> datetime | None:
     """Log the attempt and move the delivery on: delivered, pending until ``retry_at``, or
-    given up (a failure with no ``retry_at``). Returns since when the endpoint has been failing
-    without a success (None after a success), for the disable rule."""
+    given up (a failure with no ``retry_at``). Returns since when (the ``now`` of its first
+    failure) the endpoint has been failing without a success, None after a success: the
+    input of the disable rule."""
     number = claimed.attempts + 1
     outcome = DELIVERED if result.delivered else "failed"
     await conn.execute(_RECORD_ATTEMPT, claimed.id, number, result.started_at, result.latency_ms, outcome,
@@ -194,7 +195,7 @@ async def record_attempt(conn: asyncpg.Connection, claimed: ClaimedDelivery, res
     await conn.execute(_AFTER_ATTEMPT, claimed.id, number, status, retry_at, now)
     if result.delivered:
         return await conn.fetchval(_ENDPOINT_SUCCEEDED, claimed.endpoint_id)
-    return await conn.fetchval(_ENDPOINT_FAILED, claimed.endpoint_id, result.started_at)
+    return await conn.fetchval(_ENDPOINT_FAILED, claimed.endpoint_id, now)
 
 
 async def retry_now(conn: asyncpg.Connection, delivery_id: str, *, now: datetime) -> bool:

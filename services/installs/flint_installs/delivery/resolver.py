@@ -17,7 +17,13 @@ from ipaddress import ip_address
 from typing import Protocol
 
 from flint_installs.delivery.addresses import IPAddress
-from flint_installs.delivery.url_policy import URL_UNRESOLVABLE, EndpointUrl, UrlRefused, check_addresses, parse_endpoint_url
+from flint_installs.delivery.url_policy import (
+    URL_UNRESOLVABLE,
+    EndpointUrl,
+    UrlRefused,
+    check_addresses,
+    parse_endpoint_url,
+)
 
 
 class Resolver(Protocol):

@@ -57,7 +57,8 @@ class WebhookSender:
         if settings.allow_loopback:
             self._pools["http"] = self._pool("http", resolver, None)
 
-    def _pool(self, scheme: str, resolver: Resolver, ssl_context: ssl.SSLContext | None) -> httpcore.AsyncConnectionPool:
+    def _pool(self, scheme: str, resolver: Resolver,
+              ssl_context: ssl.SSLContext | None) -> httpcore.AsyncConnectionPool:
         backend = GuardedNetworkBackend(resolver, scheme=scheme, allow_loopback=self._settings.allow_loopback)
         return httpcore.AsyncConnectionPool(
             ssl_context=ssl_context, max_connections=self._settings.max_connections,

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import ip_address
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from flint_contracts.limits import MAX_URL_LENGTH
 from flint_installs.delivery.addresses import IPAddress, address_problem, reaches_loopback
@@ -129,7 +129,7 @@ def _host(hostname: str | None) -> tuple[str, IPAddress | None]:
     return hostname, None
 
 
-def _port(parts) -> int:
+def _port(parts: SplitResult) -> int:
     try:
         port = parts.port
     except ValueError:
