@@ -228,3 +228,18 @@ async def test_a_retry_by_hand_makes_a_finished_delivery_due_again(db):
         assert await repository.retry_now(conn, delivery.id, now=T0 + timedelta(days=5))
         assert await _claim(conn, now=T0 + timedelta(days=5)) == ['{"n": 1}']
         assert not await repository.retry_now(conn, new_id("dlv"), now=T0)
+
+
+async def test_an_attempt_on_a_delivery_deleted_meanwhile_is_dropped_quietly(db):
+    # given a delivery claimed by a worker, whose endpoint is then deleted
+    async with db.acquire() as conn:
+        endpoint = await add_endpoint(conn)
+        delivery = await queue(conn, endpoint.id, "ord_a", 1)
+        async with conn.transaction():
+            [claimed] = await repository.claim_due(conn, now=T0, lease=LEASE, limit=10)
+        await conn.execute("DELETE FROM webhook_endpoints WHERE id = $1", endpoint.id)
+        # when the worker records its attempt
+        failing_since = await repository.record_attempt(conn, claimed, _failed(), retry_at=None, now=T0)
+        # then nothing is recorded and nothing fails
+        assert failing_since is None
+        assert await repository.attempts(conn, delivery.id) == []

@@ -60,7 +60,7 @@ class ClaimedDelivery:
     ordering_key: str
     position: int
     body: bytes
-    attempts: int  # attempts made before this one
+    attempts: int  # attempts made before this claim
     created_at: datetime
     url: str
 

@@ -147,9 +147,10 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 """
 _AFTER_ATTEMPT = """
 UPDATE webhook_deliveries
-SET attempts = $2, status = $3, next_attempt_at = coalesce($4, next_attempt_at),
-    finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE $5::timestamptz END
+SET attempts = attempts + 1, status = $2, next_attempt_at = coalesce($3, next_attempt_at),
+    finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE $4::timestamptz END
 WHERE id = $1
+RETURNING attempts
 """
 _ENDPOINT_SUCCEEDED = "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 RETURNING failing_since"
 _ENDPOINT_FAILED = """
@@ -185,14 +186,16 @@ async def record_attempt(conn: asyncpg.Connection, claimed: ClaimedDelivery, res
     """Log the attempt and move the delivery on: delivered, pending until ``retry_at``, or
     given up (a failure with no ``retry_at``). Returns since when (the ``now`` of its first
     failure) the endpoint has been failing without a success, None after a success: the
-    input of the disable rule."""
-    number = claimed.attempts + 1
+    input of the disable rule. A delivery deleted meanwhile (its endpoint was deleted) is not
+    recorded, and None is returned."""
+    status = DELIVERED if result.delivered else (PENDING if retry_at is not None else GIVEN_UP)
+    number = await conn.fetchval(_AFTER_ATTEMPT, claimed.id, status, retry_at, now)
+    if number is None:
+        return None
     outcome = DELIVERED if result.delivered else "failed"
     await conn.execute(_RECORD_ATTEMPT, claimed.id, number, result.started_at, result.latency_ms, outcome,
                        result.reason.value if result.reason else None, result.detail, result.status_code,
                        result.response_snippet)
-    status = DELIVERED if result.delivered else (PENDING if retry_at is not None else GIVEN_UP)
-    await conn.execute(_AFTER_ATTEMPT, claimed.id, number, status, retry_at, now)
     if result.delivered:
         return await conn.fetchval(_ENDPOINT_SUCCEEDED, claimed.endpoint_id)
     return await conn.fetchval(_ENDPOINT_FAILED, claimed.endpoint_id, now)
