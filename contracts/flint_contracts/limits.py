@@ -50,6 +50,12 @@ MAX_EVENT_ID_LENGTH = 128
 MAX_EVENT_NAME_LENGTH = 128
 """An envelope's ``type``, ``source``, ``merchant_id`` and ``subject``."""
 
+# --- webhooks ---------------------------------------------------------------------------------
+MAX_SIGNATURE_HEADER_LENGTH = 2048
+"""A ``Flint-Signature`` header a verifier parses (room for ~30 ``v1`` signatures); longer is refused unread."""
+WEBHOOK_RESPONSE_SNIPPET_BYTES = 2048
+"""The first bytes of a receiver's answer kept in the delivery log; the rest is never read."""
+
 # --- HTTP -------------------------------------------------------------------------------------
 MAX_PAGE_SIZE = 100
 """``limit`` of every list."""
@@ -57,3 +63,5 @@ DEFAULT_PAGE_SIZE = 20
 """``limit`` when a list request gives none."""
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 """An ``Idempotency-Key`` header."""
+MAX_URL_LENGTH = 2000
+"""A URL Flint stores (redirect URIs, hosted invoice pages, webhook endpoints)."""
