@@ -26,7 +26,7 @@ def clock_at(at: datetime = T0) -> FixedClock:
 
 def order(
     *,
-    balance_due: int = 4880,
+    balance_due: int | None = None,
     paid: int = 0,
     currency: str = "EUR",
     customer: Customer | None = None,
@@ -34,8 +34,8 @@ def order(
     shipping: int = 500,
     discount: int = 0,
 ) -> BillableOrder:
-    """A tent (39.00 + 3.80 tax) and 5.00 shipping: 47.80 EUR, unless told otherwise; the balance
-    due is given on its own, since the tests only care what the order still owes."""
+    """A tent (39.00 + 3.80 tax), two pegs (0.50 each) and 5.00 shipping: 48.80 EUR, unless told
+    otherwise. The balance due is the total less what was paid, unless given."""
     lines = lines or (
         InvoiceLine(title="Tent, two person", sku="TENT-2", quantity=1, unit_price=money(3900, currency),
                     tax=money(380, currency)),
@@ -44,6 +44,7 @@ def order(
     subtotal = sum(line.unit_price.amount * line.quantity for line in lines)
     tax = sum(line.tax.amount for line in lines)
     total = subtotal + tax + shipping - discount
+    balance_due = total - paid if balance_due is None else balance_due
     return BillableOrder(
         order_id=new_id("ord"), merchant_id=new_id("mer"), order_number=1001, currency=currency,
         customer=customer or Customer(email="ada@example.com", name="Ada Lovelace"), lines=lines,
