@@ -24,6 +24,7 @@ TEST_STACK = {
     "FLINT_KAFKA_PORT": os.environ.get("FLINT_TEST_KAFKA_PORT", "19192"),
     "FLINT_KAFKA_CONTROLLER_PORT": os.environ.get("FLINT_TEST_KAFKA_CONTROLLER_PORT", "19193"),
     "FLINT_PG_PORT": os.environ.get("FLINT_TEST_PG_PORT", "55532"),
+    "FLINT_SMTP_PORT": os.environ.get("FLINT_TEST_SMTP_PORT", "19125"),
 }
 
 
