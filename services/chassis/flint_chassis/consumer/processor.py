@@ -20,6 +20,7 @@ parked messages when they are due, oldest first per aggregate.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import random
 from collections import Counter
@@ -76,7 +77,7 @@ class SubscriptionConsumer:
 
         subscriber = broker.subscriber(
             *self.topics, group_id=self.name, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest",
-            decoder=raw_body, title=f"{self.name}:{','.join(self.topics)}",
+            parser=_tolerant_parser, decoder=raw_body, title=f"{self.name}:{','.join(self.topics)}",
         )
 
         @subscriber
@@ -308,17 +309,32 @@ class SubscriptionConsumer:
 
     async def _until_reachable(self, step: Callable[[], Awaitable[T]]) -> T:
         """Run ``step``, again and again while the database is unreachable (backoff + jitter)."""
+        backoff = self.options.retry_backoff
         retrying = AsyncRetrying(
-            retry=retry_if_exception(database_unreachable), reraise=True,
-            wait=wait_exponential_jitter(initial=self.options.retry_backoff, max=self.options.infra_backoff_max),
-            before_sleep=self._log_unreachable,
+            retry=retry_if_exception(database_unreachable), reraise=True, before_sleep=self._log_unreachable,
+            wait=wait_exponential_jitter(multiplier=backoff, max=self.options.infra_backoff_max, jitter=backoff),
         )
-        return await retrying(step)
+        async for attempt in retrying:
+            with attempt:
+                return await step()
+        raise AssertionError("unreachable: tenacity either returns or re-raises")
 
     def _log_unreachable(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         log.warning("%s: database unreachable (%s); try %d in %.1fs", self.name, error, state.attempt_number + 1,
                     state.upcoming_sleep)
+
+
+async def _tolerant_parser(record: Any, parse: Callable[[Any], Awaitable[Any]]) -> Any:
+    """FastStream's parser, fed header values it can decode. Its own decodes every header
+    value as UTF-8 and fails before the handler runs on one that is not, so such a message
+    would never reach the dead-letter topic. The handler still gets the original record."""
+    readable = copy.copy(record)
+    readable.headers = [(name, (value or b"").decode("utf-8", "replace").encode()) for name, value in
+                        record.headers or ()]
+    message = await parse(readable)
+    message.raw_message = record
+    return message
 
 
 def _correlation_id(envelope: EventEnvelope | None) -> str | None:
