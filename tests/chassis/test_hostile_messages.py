@@ -53,7 +53,7 @@ HOSTILE = {
     "nul_in_the_key": ((b"k\x00ey", b"not json", []), "malformed", "malformed event"),
     "not_utf8": ((b"\xff", b"\xff\xfe\x00", [("x-bin", b"\xff\x00")]), "malformed", "malformed event"),
     "lone_surrogate": ((None, tampered(data__processor="\ud800"), []), "malformed", "malformed event"),
-    "nul_in_data": ((None, tampered(data__processor="a\u0000b"), []), "invalid_envelope", "NUL"),
+    "nul_in_data": ((None, tampered(data__processor="a\u0000b"), []), "invalid_event", "NUL"),
     "unregistered_type": ((None, tampered(type="payment.doubled"), []), "unknown_type", "payment.doubled"),
     "data_off_contract": ((None, tampered(data__amount={"amount": -5, "currency": "EUR"}), []), "invalid_event",
                           "invalid payment.captured data: amount"),

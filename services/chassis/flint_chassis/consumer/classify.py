@@ -47,6 +47,8 @@ def classify(message: Message, subscription: Subscription) -> Deliver | Skip | R
         first = error.errors()[0]
         if first.get("type") in _NOT_AN_OBJECT:
             return Refuse(f"malformed event: not a JSON event envelope: {first.get('msg')}", "malformed")
+        if first.get("loc", ("",))[0] == "data":  # the envelope is sound, its payload is not
+            return Refuse(f"invalid event data: {_where(first, 'data')}", "invalid_event")
         return Refuse(f"invalid envelope: {_where(first, 'envelope')}", "invalid_envelope")
     if envelope.type not in event_types.REGISTRY:
         return Refuse(f"unknown event type {envelope.type!r}", "unknown_type", envelope)
