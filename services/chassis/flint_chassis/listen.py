@@ -28,7 +28,12 @@ class NotifyListener:
 
     @property
     def listening(self) -> bool:
-        return self._conn is not None and not self._conn.is_closed()
+        if self._conn is None:
+            return False
+        try:
+            return not self._conn.is_closed()
+        except asyncpg.InterfaceError:  # the pool took back a connection that died
+            return False
 
     async def ensure(self) -> bool:
         """Subscribe if not subscribed on a live connection; True when it subscribed just now.
@@ -50,7 +55,7 @@ class NotifyListener:
         return True
 
     async def close(self) -> None:
-        if self._conn is not None and not self._conn.is_closed():
+        if self.listening:
             try:
                 await self._conn.remove_listener(self._channel, self._notified)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
@@ -71,4 +76,4 @@ class NotifyListener:
         try:
             await self._pool.release(conn)  # the pool replaces a closed connection
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            conn.terminate()
+            pass  # already back in the pool: asyncpg releases a connection that died
