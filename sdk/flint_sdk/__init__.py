@@ -1,5 +1,21 @@
 """flint_sdk: what a plugin needs to trust and read what Flint sends it."""
 
-from flint_sdk.webhooks import InvalidSignature, sign, verify
+from flint_sdk.webhooks import (
+    DELIVERY_ID_HEADER,
+    EVENT_ID_HEADER,
+    EVENT_TYPE_HEADER,
+    SIGNATURE_HEADER,
+    InvalidSignature,
+    sign,
+    verify,
+)
 
-__all__ = ["InvalidSignature", "sign", "verify"]
+__all__ = [
+    "DELIVERY_ID_HEADER",
+    "EVENT_ID_HEADER",
+    "EVENT_TYPE_HEADER",
+    "SIGNATURE_HEADER",
+    "InvalidSignature",
+    "sign",
+    "verify",
+]

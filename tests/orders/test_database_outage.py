@@ -1,11 +1,11 @@
 """While PostgreSQL is down, the orders API answers 503 problem+json with Retry-After on the
 same keep-alive connection, and serves again once the database is back. The test stops a
-PostgreSQL of its own (tests/support/dedicated_postgres.py), never the shared one."""
+PostgreSQL of its own (tests/support/postgres_cluster.py), never the shared one."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,7 +14,7 @@ from flint_contracts.ids import new_id
 from flint_orders.app import create_app
 from flint_orders.config import OrdersSettings
 from tests.orders.service import order_body
-from tests.support.dedicated_postgres import DedicatedPostgres
+from tests.support.postgres_cluster import PostgresCluster
 from tests.support.http_server import OneConnection, serving
 from tests.support.polling import eventually
 from tests.support.tokens import ISSUER, TestIssuer
@@ -23,8 +23,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def postgres() -> AsyncIterator[DedicatedPostgres]:
-    server = DedicatedPostgres()
+def postgres(monkeypatch) -> Iterator[PostgresCluster]:
+    monkeypatch.setenv("FLINT_TEST_PG_PORTS", "56200-56299")  # the ports of this workstream's servers
+    server = PostgresCluster()
     try:
         server.start()
         yield server
@@ -33,7 +34,7 @@ async def postgres() -> AsyncIterator[DedicatedPostgres]:
 
 
 async def test_a_database_outage_is_a_503_with_retry_after_and_the_connection_survives(
-    postgres: DedicatedPostgres, kafka_bootstrap: str,
+    postgres: PostgresCluster, kafka_bootstrap: str,
 ):
     # given the orders API (HTTP only) on a database of its own, and an order
     issuer = TestIssuer()
@@ -49,7 +50,7 @@ async def test_a_database_outage_is_a_503_with_retry_after_and_the_connection_su
         assert (await http.request("GET", order_path, headers=auth)).status_code == 200  # the fast path from now on
 
         # when the database stops at once
-        postgres.crash()
+        postgres.stop_immediately()
 
         # then reads (the fast path and the routes) and writes are 503 problems with Retry-After
         for method, path, body in [("GET", order_path, None), ("GET", "/v1/orders", None),

@@ -22,7 +22,7 @@ def test_a_wrong_database_url_is_one_line_naming_what_was_tried():
 
 async def test_a_missing_service_secret_is_one_line_naming_the_setting(stack, server_url):
     database = f"test_orders_no_secret_{secrets.token_hex(4)}"
-    env = {**os.environ, **stack, "DATABASE_NAME": database, "FLINT_ORDERS_PORT": "18299"}
+    env = {**os.environ, **stack, "DATABASE_NAME": database, "FLINT_ORDERS_PORT": "18299", "FLINT_ORDERS_ROLE": "api"}
     env.pop("FLINT_ORDERS_SECRET", None)
     try:
         result = subprocess.run([sys.executable, "-m", "flint_orders"], env=env, capture_output=True, text=True,

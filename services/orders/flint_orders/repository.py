@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from flint_chassis.errors import Conflict
 from flint_orders.domain import Order, TimelineEntry
 
 Executor = asyncpg.Connection | asyncpg.Pool
@@ -58,8 +59,9 @@ SELECT sequence, type, at, actor::text AS actor, changes::text AS changes, data:
  LIMIT $3
 """
 
-class ConcurrentChange(Exception):
-    """The order changed since it was loaded; the caller retries with the new version."""
+class ConcurrentChange(Conflict):
+    """The order changed since it was loaded; the caller retries with the new version (a
+    consumer does so by itself: ``flint_chassis.errors.Conflict``)."""
 
 
 def dumps(value: Any) -> str:

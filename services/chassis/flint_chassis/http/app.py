@@ -97,11 +97,10 @@ def service_app(
 
     @contextlib.asynccontextmanager
     async def chassis_lifespan(app: FastAPI) -> AsyncIterator[None]:
-        http.secret  # noqa: B018 - a missing secret ends start-up with one line, before anything runs
-        if lifespan is None:
-            yield
-            return
-        async with lifespan(app):
+        # A missing secret ends start-up with one line (StartupError); after the service's own
+        # start, so an unreachable database is still what is reported first.
+        async with lifespan(app) if lifespan is not None else contextlib.nullcontext():
+            http.secret  # noqa: B018
             yield
 
     app = FastAPIOffline(
