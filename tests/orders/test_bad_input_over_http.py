@@ -85,7 +85,8 @@ async def _stored(orders: OrdersService, merchant: str) -> dict[str, Any]:
     docs = await orders.pool.fetch("SELECT id, doc::text FROM orders WHERE merchant_id = $1 ORDER BY id", merchant)
     ids = [r["id"] for r in docs]
     timeline = await orders.pool.fetchval("SELECT count(*) FROM order_timeline WHERE order_id = ANY($1)", ids)
-    outbox = await orders.pool.fetchval("SELECT count(*) FROM flint_outbox WHERE key = ANY($1)", ids)
+    outbox = await orders.pool.fetchval("SELECT count(*) FROM flint_outbox WHERE key = ANY($1::bytea[])",
+                                        [i.encode() for i in ids])
     keys = await orders.pool.fetchval("SELECT count(*) FROM flint_idempotency_keys WHERE caller LIKE $1", f"{merchant}/%")
     return {"orders": [tuple(r) for r in docs], "timeline": timeline, "outbox": outbox, "keys": keys}
 
