@@ -115,6 +115,13 @@ class Issuer:
                   "jti": uuid.uuid4().hex}
         return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
 
+    def merchant_token(self, merchant_id: str, scopes: str) -> str:
+        """A merchant's own backend token (client_credentials: no install, no app)."""
+        now = int(time.time())
+        claims = {"iss": self.url, "sub": merchant_id, "aud": ["flint:orders"], "merchant_id": merchant_id,
+                  "scope": scopes, "iat": now, "exp": now + 3600, "jti": uuid.uuid4().hex}
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+
     def close(self) -> None:
         self.server.shutdown()
 
