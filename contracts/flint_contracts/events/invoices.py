@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal, Self
+from typing import Self
 
 from pydantic import ConfigDict, Field, StrictInt, model_validator
 
 from flint_contracts import event_types as types
 from flint_contracts.events.base import EventData, same_currency
 from flint_contracts.fields import InvoiceId, NonNegativeMoney, OrderId, PaymentId, example_id
-
-InvoiceStatus = Literal["draft", "open", "paid", "void", "uncollectible"]
+from flint_contracts.literals import InvoiceStatus
 
 # The statuses an invoice may have when each event is emitted.
 _STATUSES_OF_TYPE: dict[str, frozenset[str]] = {

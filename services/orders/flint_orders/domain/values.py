@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
 
-from flint_contracts.events.commands import MAX_TAG_LENGTH  # one limit for commands and the API
+from flint_contracts.limits import MAX_TAG_LENGTH
 from flint_contracts.money import Money
 
 OrderStatus = Literal["open", "completed", "canceled"]
