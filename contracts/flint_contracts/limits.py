@@ -57,3 +57,5 @@ DEFAULT_PAGE_SIZE = 20
 """``limit`` when a list request gives none."""
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 """An ``Idempotency-Key`` header."""
+MAX_URL_LENGTH = 2000
+"""A URL Flint stores (redirect URIs, hosted invoice pages, webhook endpoints)."""

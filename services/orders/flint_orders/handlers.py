@@ -240,7 +240,7 @@ def order_event(merchant_id: str, snapshot: dict[str, Any], entry: TimelineEntry
         data={
             "order": snapshot,
             "timeline_type": entry.type,
-            "actor": entry.actor.model_dump(mode="json"),
+            "actor": entry.actor.to_dict(),
             "changes": entry.changes,
             **entry.data,
         },

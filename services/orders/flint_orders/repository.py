@@ -130,7 +130,7 @@ async def append_timeline(
     conn: asyncpg.Connection, entries: list[TimelineEntry], event_ids: dict[int, str], caused_by: str | None
 ) -> None:
     await conn.executemany(_INSERT_TIMELINE, [
-        (e.order_id, e.sequence, e.type, e.at, dumps(e.actor.model_dump(mode="json")), dumps(e.changes),
+        (e.order_id, e.sequence, e.type, e.at, dumps(e.actor.to_dict()), dumps(e.changes),
          dumps(e.data), event_ids.get(e.sequence), caused_by)
         for e in entries
     ])
