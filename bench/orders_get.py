@@ -160,8 +160,8 @@ async def seed(server_url: str, count: int, install: tuple[str, str, str]) -> li
                 )
                 if number % 2:
                     order.record_payment_captured(new_id("pay"), order.totals.total, at=order.created_at)
-                await repository.add(conn, order)
-                await repository.append_timeline(conn, order.pull_new_entries(), {}, None)
+                await repository.add(conn, order, timeline=repository.NewEntries(order.new_entries, {}, None))
+                order.pull_new_entries()
                 ids.append(order.id)
             await conn.execute(
                 "INSERT INTO flint_install_state (install_id, app_id, merchant_id, scopes, status, updated_at) "
