@@ -16,7 +16,7 @@ from flint_orders.domain.values import Invoice
 
 # Which invoice statuses may follow which. Anything else is an older event arriving late.
 INVOICE_NEXT: dict[str, frozenset[str]] = {
-    "draft": frozenset({"draft", "open", "paid", "void", "uncollectible"}),
+    "draft": INVOICE_STATUSES,
     "open": frozenset({"open", "paid", "void", "uncollectible"}),
     "uncollectible": frozenset({"uncollectible", "paid", "void"}),
     "paid": frozenset({"paid"}),
