@@ -75,11 +75,6 @@ def new_id(prefix: str) -> str:
         return f"{prefix}_{_generator.generate()}"
 
 
- # room to increment
-        value = (now_ms << 80) | _last_random
-    return f"{prefix}_{_encode(value, 26)}"
-
-
 def id_pattern(prefix: str) -> str:
     """The regular expression ids of ``prefix`` match (for JSON schemas)."""
     return rf"^{prefix}_[0-7][0-9A-HJKMNP-TV-Z]{{25}}$"

@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, StrictInt
 from flint_contracts import event_types as types
 from flint_contracts.events.actor import Actor
 from flint_contracts.events.base import ContractModel
-from flint_contracts.fields import example_id
+from flint_contracts.fields import EventId, example_id
 from flint_contracts.topics import INVOICES_EVENTS, ORDERS_EVENTS
 
 EVENT_REJECTED = "event.rejected"
@@ -81,7 +81,7 @@ class TimelineEntry(ContractModel):
         examples=[{"payment_status": {"from": "unpaid", "to": "paid"}}],
     )
     data: dict[str, Any] = Field(description="What the entry is about: the payment, refund, note ...")
-    event_id: str | None = Field(
+    event_id: EventId | None = Field(
         default=None, description="The order event published for it; null when it stays on the timeline.",
         examples=[example_id("evt")],
     )

@@ -68,9 +68,6 @@ class BrowserSessions:
         except (BadSignature, KeyError, TypeError, ValueError):  # SignatureExpired is a BadSignature
             return None
 
-    def end(self, response: Response) -> None:
-        response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
-
     # ------------------------------------------------------------ consent CSRF
     def consent_token(self, session: Session, request: AuthorizationRequest) -> str:
         return _signature(self._consent, f"{session.session_id}\n{request.canonical()}")

@@ -38,10 +38,6 @@ class OrdersSettings(ServiceSettings):
     )
 
     @property
-    def serves_http(self) -> bool:
-        return self.role in ("all", "api")
-
-    @property
     def runs_worker(self) -> bool:
         return self.role in ("all", "worker")
 

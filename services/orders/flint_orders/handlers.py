@@ -22,7 +22,6 @@ from flint_contracts.money import Money
 from flint_contracts.topics import ORDERS_EVENTS
 from flint_orders import repository
 from flint_orders.domain import (
-    SYSTEM,
     Actor,
     Customer,
     Discount,
@@ -249,6 +248,3 @@ def order_event(merchant_id: str, snapshot: dict[str, Any], entry: TimelineEntry
         previous=entry.previous,
     )
 
-
-def actor_of(principal_actor: dict[str, str] | None) -> Actor:
-    return Actor(**principal_actor) if principal_actor else SYSTEM
