@@ -81,6 +81,28 @@ class Window:
                 "p99_ms": percentile(latencies, 0.99)}
 
 
+def machine_cpu() -> dict[str, float]:
+    """CPU seconds used so far on this machine: all of it, and by PostgreSQL, Kafka (java)
+    and this benchmark (Linux /proc), to see where a create's cost lands besides the service."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    used = {"all": (sum(fields) - fields[3] - fields[4]) / ticks, "postgres": 0.0, "kafka": 0.0,
+            "bench": 0.0}
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, tail = path.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        command, values = head.split("(", 1)[1], tail.split()
+        name = {"postgres": "postgres", "java": "kafka"}.get(command)
+        if int(path.parent.name) == os.getpid():
+            name = "bench"
+        if name:
+            used[name] += (int(values[11]) + int(values[12])) / ticks
+    return used
+
+
 def percentile(sorted_values: list[int], fraction: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -207,14 +229,22 @@ async def run_creates(bootstrap: str, port: int, tokens: list[str], args: argpar
                 lambda i=index, t=token: CreateClient(port, t, f"{i}", window, stop), HOST, port)
             clients.append(client)
         cpu: list[float] = []
-        seconds = await measure(window, args.warmup, args.seconds, lambda: cpu.append(process_group_cpu(server_pid)))
-        cpu.append(process_group_cpu(server_pid))
+        machine: list[dict[str, float]] = []
+
+        def sample() -> None:
+            cpu.append(process_group_cpu(server_pid))
+            machine.append(machine_cpu())
+
+        seconds = await measure(window, args.warmup, args.seconds, sample)
+        sample()
         stop.set()
         await asyncio.wait([c.closed for c in clients], timeout=10)
         await asyncio.sleep(1)  # let the last events of the window arrive (they were sent in it)
         result = window.summary(seconds)
         result["cpu_ms_per_create"] = (cpu[1] - cpu[0]) / max(result["acked"], 1) * 1000
         result["cpu_share"] = (cpu[1] - cpu[0]) / seconds
+        result["machine_cores_busy"] = {name: (machine[1][name] - machine[0].get(name, 0)) / seconds
+                                        for name in machine[1]}
         return result
     finally:
         tailing.cancel()
@@ -338,6 +368,9 @@ def report(creates: dict, raw: dict) -> bool:
     print(f"ratio: {ratio:.1%} of the raw loop (target >= 10 %); orders process CPU "
           f"{creates['cpu_ms_per_create']:.2f} ms per create (target <= 1.5 ms), {creates['cpu_share']:.0%} of a "
           f"core; {creates['consumed']} of {creates['acked']} creates seen as order.created")
+    busy = creates["machine_cores_busy"]
+    print("cores busy while creating: " + ", ".join(f"{name} {value:.2f}" for name, value in busy.items())
+          + " (all: every process on the machine; Kafka and PostgreSQL may be shared with others)")
     print(json.dumps({"creates": creates, "raw": raw, "ratio": ratio}))
     return ratio >= 0.10 and creates["cpu_ms_per_create"] <= 1.5 and creates["errors"] == 0
 
