@@ -75,7 +75,7 @@ async def create_order(conn: asyncpg.Connection, draft: OrderDraft, *, actor: Ac
     """Creates the order with the merchant's next number, then the buyer's note if any. With
     an ``order_id`` that exists already (a create command delivered again), nothing changes
     and None is returned."""
-    if draft.order_id is not None and await conn.fetchval("SELECT 1 FROM orders WHERE id = $1", draft.order_id):
+    if draft.order_id is not None and await repository.taken(conn, draft.order_id):
         return None
     number = await repository.next_number(conn, draft.merchant_id)
     order = Order.create(

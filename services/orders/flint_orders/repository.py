@@ -31,6 +31,7 @@ SELECT (SELECT doc FROM orders WHERE id = $1 AND merchant_id = $2) AS doc, s.sta
   FROM (VALUES (1)) AS one LEFT JOIN flint_install_state s ON s.install_id = $3
 """
 _EXISTS = "SELECT 1 FROM orders WHERE id = $1 AND merchant_id = $2"
+_TAKEN = "SELECT 1 FROM orders WHERE id = $1"
 _NEXT_NUMBER = """
 INSERT INTO order_numbers AS n (merchant_id, last_number) VALUES ($1, $2)
 ON CONFLICT (merchant_id) DO UPDATE SET last_number = n.last_number + 1
@@ -112,6 +113,11 @@ async def lock(conn: asyncpg.Connection, order_id: str) -> Order | None:
 
 async def exists(db: Executor, merchant_id: str, order_id: str) -> bool:
     return await db.fetchval(_EXISTS, order_id, merchant_id) is not None
+
+
+async def taken(db: Executor, order_id: str) -> bool:
+    """True when an order with this id exists, whoever's it is."""
+    return await db.fetchval(_TAKEN, order_id) is not None
 
 
 async def next_number(conn: asyncpg.Connection, merchant_id: str) -> int:
