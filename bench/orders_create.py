@@ -82,25 +82,31 @@ class Window:
 
 
 def machine_cpu() -> dict[str, float]:
-    """CPU seconds used so far on this machine: all of it, and by PostgreSQL, Kafka (java)
-    and this benchmark (Linux /proc), to see where a create's cost lands besides the service."""
+    """CPU seconds used so far on this machine: all of it, and per process of PostgreSQL,
+    Kafka (java) and this benchmark (Linux /proc), to see where a create's cost lands."""
     ticks = os.sysconf("SC_CLK_TCK")
     with open("/proc/stat") as stat:
         fields = [int(v) for v in stat.readline().split()[1:]]
-    used = {"all": (sum(fields) - fields[3] - fields[4]) / ticks, "postgres": 0.0, "kafka": 0.0,
-            "bench": 0.0}
+    used = {"all": (sum(fields) - fields[3] - fields[4]) / ticks}
     for path in Path("/proc").glob("[0-9]*/stat"):
         try:
             head, tail = path.read_text().rsplit(")", 1)
         except OSError:
             continue
         command, values = head.split("(", 1)[1], tail.split()
-        name = {"postgres": "postgres", "java": "kafka"}.get(command)
-        if int(path.parent.name) == os.getpid():
-            name = "bench"
+        name = "bench" if int(path.parent.name) == os.getpid() else {"postgres": "postgres", "java": "kafka"}.get(command)
         if name:
-            used[name] += (int(values[11]) + int(values[12])) / ticks
+            used[f"{name}:{path.parent.name}"] = (int(values[11]) + int(values[12])) / ticks
     return used
+
+
+def cores_busy(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
+    """Cores each kind of process kept busy between two samples (processes in both)."""
+    busy: dict[str, float] = {}
+    for key in after.keys() & before.keys():
+        name = key.split(":", 1)[0]
+        busy[name] = busy.get(name, 0.0) + (after[key] - before[key]) / seconds
+    return dict(sorted(busy.items()))
 
 
 def percentile(sorted_values: list[int], fraction: float) -> float:
@@ -243,8 +249,7 @@ async def run_creates(bootstrap: str, port: int, tokens: list[str], args: argpar
         result = window.summary(seconds)
         result["cpu_ms_per_create"] = (cpu[1] - cpu[0]) / max(result["acked"], 1) * 1000
         result["cpu_share"] = (cpu[1] - cpu[0]) / seconds
-        result["machine_cores_busy"] = {name: (machine[1][name] - machine[0].get(name, 0)) / seconds
-                                        for name in machine[1]}
+        result["machine_cores_busy"] = cores_busy(machine[0], machine[1], seconds)
         return result
     finally:
         tailing.cancel()
