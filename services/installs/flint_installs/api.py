@@ -21,8 +21,8 @@ from flint_contracts.event_types import SCOPES
 from flint_installs import handlers, idempotency
 from flint_installs.context import ServiceContext
 from flint_installs.credentials import same_text
+from flint_contracts.literals import AUDIENCES
 from flint_installs.domain import (
-    AUDIENCES,
     App,
     Install,
     InstallStatus,

@@ -24,8 +24,7 @@ from flint_contracts.event_types import INSTALL_CREATED, INSTALL_SCOPES_UPDATED,
 from flint_contracts.events import InstallData, build_envelope
 from flint_contracts.ids import new_id
 from flint_contracts.limits import MAX_URL_LENGTH
-# Every service a token may call (docs/auth.md, claim `aud`): api.py and tokens.py take them from here.
-from flint_contracts.literals import AUDIENCES, INSTALLS_AUDIENCE, InstallStatus  # noqa: F401
+from flint_contracts.literals import InstallStatus
 
 from flint_installs.credentials import b64url
 

@@ -515,13 +515,11 @@ class Order:
     # --- private: lookups and small rules ----------------------------------------------------------
 
     def _money(self, amount: int) -> Money:
-        if not -MAX_AMOUNT <= amount <= MAX_AMOUNT:
-            raise InvalidInput(f"adds up to more than the {MAX_AMOUNT} minor units an amount may hold", field="total")
-        return Money(amount=amount, currency=self.currency)
+        return Money(amount=_within_bound(amount), currency=self.currency)
 
     def _money_json(self, amount: int) -> dict[str, Any]:
-        self._money(amount) if not -MAX_AMOUNT <= amount <= MAX_AMOUNT else None  # refuses what Money would
-        return {"amount": amount, "currency": self.currency}
+        """An amount as the record writes it, without building Money just to write it out."""
+        return {"amount": _within_bound(amount), "currency": self.currency}
 
     def _require_currency(self, field: str, money: Money) -> None:
         same_currency(field, money, self.currency)
@@ -555,6 +553,12 @@ class Order:
 
 
 _TRACKED_AMOUNTS = ("captured", "refunded", "refund_pending", "balance_due", "credit")
+
+
+def _within_bound(amount: int) -> int:
+    if not -MAX_AMOUNT <= amount <= MAX_AMOUNT:
+        raise InvalidInput(f"adds up to more than the {MAX_AMOUNT} minor units an amount may hold", field="total")
+    return amount
 
 
 def check_refund_line(field: str, line: RefundLine, currency: str) -> None:
