@@ -7,8 +7,10 @@ server) without Docker, plus the Flint services, with all state under ``.flint/`
     python deploy/stack.py logs [NAME]         tail the logs
     python deploy/stack.py reset               down, then delete all local data
 
-When KAFKA_BOOTSTRAP_SERVERS or DATABASE_URL are set, those servers are used and no local
-one is started. Only the standard library is used, so it runs before the venv exists.
+Kafka listens twice for clients: the services' internal PLAINTEXT listener, and a plugin
+listener (SASL/SCRAM-SHA-512, broker ACLs; docs/kafka.md) whose address `up` and `status`
+print. When KAFKA_BOOTSTRAP_SERVERS or DATABASE_URL are set, those servers are used and no
+local one is started. Only the standard library is used, so it runs before the venv exists.
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 
 KAFKA_PORT = int(os.environ.get("FLINT_KAFKA_PORT", "19092"))
 KAFKA_CONTROLLER_PORT = int(os.environ.get("FLINT_KAFKA_CONTROLLER_PORT", "19093"))
+# The listener plugins use: SASL/SCRAM-SHA-512, each app limited by ACLs to its own topic.
+KAFKA_PLUGIN_PORT = int(os.environ.get("FLINT_KAFKA_PLUGIN_PORT", "19094"))
+KAFKA_PLUGIN_SECURITY = "SASL_PLAINTEXT, SCRAM-SHA-512"
+# How long a plugin's login lasts before it must log in again: the longest a connection made
+# with a rotated or deleted password stays open.
+KAFKA_PLUGIN_REAUTH_MS = int(os.environ.get("FLINT_KAFKA_PLUGIN_REAUTH_MS", "300000"))
 PG_PORT = int(os.environ.get("FLINT_PG_PORT", "55432"))
 SERVICE_DATABASES = ("flint_installs", "flint_orders", "flint_refunds", "flint_invoicing")
 
@@ -170,22 +178,43 @@ def _kafka_api_ready(port: int) -> bool:
         return False
 
 
-def kafka_up() -> str:
+def _kafka_properties(data: Path) -> str:
+    template = (KAFKA_DIR / "server.properties.in").read_text()
+    return (
+        template.replace("@PORT@", str(KAFKA_PORT))
+        .replace("@CONTROLLER_PORT@", str(KAFKA_CONTROLLER_PORT))
+        .replace("@PLUGIN_PORT@", str(KAFKA_PLUGIN_PORT))
+        .replace("@PLUGIN_REAUTH_MS@", str(KAFKA_PLUGIN_REAUTH_MS))
+        .replace("@DATA_DIR@", str(data))
+    )
+
+
+def _kafka_ready() -> bool:
+    return _kafka_api_ready(KAFKA_PORT) and _kafka_api_ready(KAFKA_PLUGIN_PORT)
+
+
+def kafka_up() -> None:
+    """Start the broker unless it already runs with the current configuration. A broker
+    started from an older configuration (before a listener was added, say) is restarted:
+    its data directory stays and works with the new settings."""
     data = STATE / "kafka" / "data"
     props = STATE / "kafka" / "server.properties"
     log = STATE / "kafka" / "logs" / "stdout.log"
-    if _running_pid("kafka") and _kafka_api_ready(KAFKA_PORT):
-        return f"127.0.0.1:{KAFKA_PORT}"
-    if _port_open(KAFKA_PORT):
-        raise StackError(f"port {KAFKA_PORT} is taken by another process; set FLINT_KAFKA_PORT")
+    server_log = STATE / "kafka" / "logs" / "server.log"
+    wanted = _kafka_properties(data)
+    if _running_pid("kafka"):
+        if props.exists() and props.read_text() == wanted:
+            _wait("Kafka", _kafka_ready, 90, server_log)
+            return
+        print("note: restarting Kafka: its configuration changed", file=sys.stderr)
+        _stop("kafka", timeout=60)
+    for port, setting in ((KAFKA_PORT, "FLINT_KAFKA_PORT"), (KAFKA_CONTROLLER_PORT, "FLINT_KAFKA_CONTROLLER_PORT"),
+                          (KAFKA_PLUGIN_PORT, "FLINT_KAFKA_PLUGIN_PORT")):
+        if _port_open(port):
+            raise StackError(f"port {port} is taken by another process; set {setting}")
     classpath = _kafka_classpath()
     data.mkdir(parents=True, exist_ok=True)
-    template = (KAFKA_DIR / "server.properties.in").read_text()
-    props.write_text(
-        template.replace("@PORT@", str(KAFKA_PORT))
-        .replace("@CONTROLLER_PORT@", str(KAFKA_CONTROLLER_PORT))
-        .replace("@DATA_DIR@", str(data))
-    )
+    props.write_text(wanted)
     if not (data / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         subprocess.run(
@@ -194,8 +223,7 @@ def kafka_up() -> str:
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
     _spawn("kafka", ["java", *_java_opts(), "-cp", classpath, "kafka.Kafka", str(props)], log)
-    _wait("Kafka", lambda: _kafka_api_ready(KAFKA_PORT), 90, STATE / "kafka" / "logs" / "server.log")
-    return f"127.0.0.1:{KAFKA_PORT}"
+    _wait("Kafka", _kafka_ready, 90, server_log)
 
 
 # ---------------------------------------------------------------- postgres
@@ -378,7 +406,14 @@ def _http_ok(url: str) -> bool:
 # ---------------------------------------------------------------- commands
 def up(infra_only: bool) -> dict[str, str]:
     env: dict[str, str] = {}
-    env["KAFKA_BOOTSTRAP_SERVERS"] = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or kafka_up()
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        env["KAFKA_BOOTSTRAP_SERVERS"] = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        if os.environ.get("FLINT_KAFKA_PLUGIN_BOOTSTRAP"):
+            env["FLINT_KAFKA_PLUGIN_BOOTSTRAP"] = os.environ["FLINT_KAFKA_PLUGIN_BOOTSTRAP"]
+    else:
+        kafka_up()
+        env["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{KAFKA_PORT}"
+        env["FLINT_KAFKA_PLUGIN_BOOTSTRAP"] = f"127.0.0.1:{KAFKA_PLUGIN_PORT}"
     env["DATABASE_URL"] = os.environ.get("DATABASE_URL") or postgres_up()
     env["FLINT_ADMIN_KEY"] = _admin_key()
     _create_service_databases(env["DATABASE_URL"])
@@ -407,18 +442,30 @@ def status() -> int:
     external_pg = os.environ.get("DATABASE_URL")
     rows.append(("kafka", *(("external", external_kafka) if external_kafka else
                             (_state("kafka", _kafka_api_ready(KAFKA_PORT)), f"127.0.0.1:{KAFKA_PORT}"))))
+    rows.append(("kafka-plugins", *_plugin_listener_row(external_kafka)))
     rows.append(("postgres", *(("external", _redact(external_pg)) if external_pg else
                                (_state("postgres", _port_open(PG_PORT)), f"127.0.0.1:{PG_PORT}"))))
     for service in SERVICES:
         rows.append((service.name, _state(service.name, _port_open(service.port)), f"http://127.0.0.1:{service.port}"))
     for name, state, where in rows:
-        print(f"{name:<10} {state:<8} {where}")
+        print(f"{name:<14} {state:<8} {where}")
     if env:
-        print(f"env file   {STACK_ENV}")
+        print(f"{'env file':<14} {STACK_ENV}")
     # Services count only when `up` started them (their URL is in stack.env): after
     # `up --infra-only` a stopped service is information, not a failure.
     expected = {"kafka", "postgres"} | {s.name for s in SERVICES if s.env_name in env}
+    if not external_kafka:
+        expected.add("kafka-plugins")
     return 0 if all(state in ("running", "external") for name, state, _ in rows if name in expected) else 3
+
+
+def _plugin_listener_row(external_kafka: str | None) -> tuple[str, str]:
+    """State and address of the listener plugins connect to (with their app's credentials)."""
+    if external_kafka:
+        where = os.environ.get("FLINT_KAFKA_PLUGIN_BOOTSTRAP")
+        return ("external", f"{where} ({KAFKA_PLUGIN_SECURITY})") if where else ("unknown", "set FLINT_KAFKA_PLUGIN_BOOTSTRAP")
+    return (_state("kafka", _kafka_api_ready(KAFKA_PLUGIN_PORT)),
+            f"127.0.0.1:{KAFKA_PLUGIN_PORT} ({KAFKA_PLUGIN_SECURITY})")
 
 
 def _state(name: str, answering: bool) -> str:

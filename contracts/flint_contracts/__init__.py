@@ -24,7 +24,7 @@ from flint_contracts.events import (
 )
 from flint_contracts.fields import NonNegativeMoney, PositiveMoney
 from flint_contracts.ids import id_time_ms, is_id, new_id
-from flint_contracts.order import OrderRecord, RefundContext
+from flint_contracts.order import OrderRecord
 from flint_contracts.money import CurrencyCode, MixedCurrencyError, Money, currency_exponent, total
 
 __all__ = [
@@ -50,7 +50,6 @@ __all__ = [
     "PaymentFailed",
     "PositiveMoney",
     "RefundData",
-    "RefundContext",
     "RefundLine",
     "UnknownEventTypeError",
     "WebhookEndpointDisabled",

@@ -65,8 +65,3 @@ ORDERS_AUDIENCE: Audience = "flint:orders"
 REFUNDS_AUDIENCE: Audience = "flint:refunds"
 INVOICING_AUDIENCE: Audience = "flint:invoicing"
 INSTALLS_AUDIENCE: Audience = "flint:installs"
-
-# --- refund context -----------------------------------------------------------------------------
-RefusalCode = Literal["nothing_captured", "order_voided", "fully_refunded", "pending_refunds_hold_remainder"]
-"""Why an order cannot be refunded right now (``GET /v1/orders/{id}/refund-context``)."""
-REFUSAL_CODES = values(RefusalCode)

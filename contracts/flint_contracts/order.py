@@ -3,7 +3,8 @@
 Refunds, invoicing, delivery and plugins read an order with these models; none of them
 imports the orders service. The orders service writes the record (``Order.to_dict()``), and
 ``tests/orders/test_order_contract.py`` shows that every order its domain can produce
-validates here, so the two never drift apart.
+validates here, so the two never drift apart. (What an order can still refund is
+``flint_contracts.refund_rules.RefundContext``.)
 
 Money in a record is always in the order's ``currency``; totals and line totals add up.
 """
@@ -49,7 +50,6 @@ from flint_contracts.literals import (
     PaymentStatus,
     RefundReason,
     RefundStatus,
-    RefusalCode,
 )
 from flint_contracts.money import CurrencyCode, Money
 from flint_contracts.text import SafeStr, check_json
@@ -310,59 +310,7 @@ class OrderRecord(ContractModel):
         return found
 
 
-# --- refund context ----------------------------------------------------------------------------------------
-
-
-class LineRefundable(ContractModel):
-    """What is still refundable on one line."""
-
-    line_item_id: LineItemId = Field(description="The line.")
-    sku: SafeStr | None = Field(description="Its SKU.", examples=["MUG-BLUE"])
-    title: SafeStr = Field(description="Its title.", examples=["Blue mug"])
-    quantity: StrictInt = Field(ge=1, description="Items on the line.", examples=[2])
-    refundable_quantity: StrictInt = Field(ge=0, description="Items not yet taken by succeeded or pending refunds.",
-                                           examples=[1])
-    total: NonNegativeMoney = Field(description="The line's total.", examples=[_eur(3570)])
-    refundable_amount: NonNegativeMoney = Field(description="Money not yet taken on the line.", examples=[_eur(1785)])
-
-
-class PaymentRefundable(ContractModel):
-    """What is still refundable on one captured payment."""
-
-    payment_id: PaymentId = Field(description="The captured payment.")
-    method: PaymentMethod = Field(description="How it was paid.", examples=["card"])
-    captured: PositiveMoney = Field(description="What it captured.", examples=[_eur(3760)])
-    refunded_or_pending: NonNegativeMoney = Field(description="Taken by refunds naming it.", examples=[_eur(1785)])
-    refundable: NonNegativeMoney = Field(description="What refunds naming it may still take.", examples=[_eur(1975)])
-
-
-class Refusal(ContractModel):
-    """Why a refund would be refused right now."""
-
-    code: RefusalCode = Field(description="Machine-readable.", examples=["nothing_captured"])
-    message: SafeStr = Field(description="In words.", examples=["No payment has been captured on this order yet."])
-
-
-class RefundContext(ContractModel):
-    """What can still be refunded on an order, and why a refund would be refused right now
-    (``GET /v1/orders/{id}/refund-context``). The total cap applies on top of line and
-    payment figures."""
-
-    order_id: OrderId = Field(description="The order.")
-    currency: CurrencyCode = Field(description="The order's currency.", examples=["EUR"])
-    captured: NonNegativeMoney = Field(description="Σ captured payments.", examples=[_eur(3760)])
-    refunded: NonNegativeMoney = Field(description="Σ succeeded refunds.", examples=[_eur(1785)])
-    pending: NonNegativeMoney = Field(description="Σ pending refunds.", examples=[_eur(0)])
-    max_refundable: NonNegativeMoney = Field(description="captured − refunded − pending.", examples=[_eur(1975)])
-    shipping_refundable: NonNegativeMoney = Field(description="Shipping not yet refunded.", examples=[_eur(490)])
-    lines: list[LineRefundable] = Field(description="Per line: what is still refundable.")
-    payments: list[PaymentRefundable] = Field(description="Per captured payment: what is still refundable.")
-    refusal_reasons: list[Refusal] = Field(description="Empty when a refund is possible.",
-                                           examples=[[], [{"code": "nothing_captured",
-                                                           "message": "No payment has been captured yet."}]])
-
-
 __all__ = [
-    "EXAMPLE_INVOICE", "EXAMPLE_NOTE", "EXAMPLE_ORDER", "EXAMPLE_PAYMENT", "EXAMPLE_REFUND", "Amounts", "Invoice", "LineItem", "LineRefundable", "Note", "OrderRecord", "Payment",
-    "PaymentRefundable", "Refund", "RefundContext", "RefundLine", "Refusal", "Totals",
+    "EXAMPLE_INVOICE", "EXAMPLE_NOTE", "EXAMPLE_ORDER", "EXAMPLE_PAYMENT", "EXAMPLE_REFUND", "Amounts", "Invoice",
+    "LineItem", "Note", "OrderRecord", "Payment", "Refund", "RefundLine", "Totals",
 ]

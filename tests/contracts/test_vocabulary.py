@@ -25,7 +25,6 @@ VOCABULARIES: dict[str, frozenset[str]] = {
     "install statuses": literals.INSTALL_STATUSES,
     "actor types": literals.ACTOR_TYPES,
     "audiences": frozenset(literals.AUDIENCES),
-    "refusal codes": literals.REFUSAL_CODES,
     "scopes": frozenset(event_types.SCOPES),
     "order event types": frozenset(timeline.ORDER_EVENT_TYPES),
 }

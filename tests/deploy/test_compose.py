@@ -1,9 +1,12 @@
-"""docker-compose.yml stays valid and true to the code (no compose tool runs here)."""
+"""docker-compose.yml stays valid and true to the code: checked against the compose
+specification and loaded by Docker Compose's own loader (composecheck, no Docker needed)."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -13,13 +16,58 @@ import yaml
 from flint_chassis.config import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = ROOT.parent / "shared" / "schemas" / "compose-spec.json"
+# The team's shared folder sits beside the checkout (CI lays it there); a git worktree
+# elsewhere points at it with FLINT_SHARED_DIR.
+SHARED = Path(os.environ.get("FLINT_SHARED_DIR") or ROOT.parent / "shared")
+SCHEMA = SHARED / "schemas" / "compose-spec.json"
 STACK = ROOT / "deploy" / "stack.py"
+COMPOSECHECK = SHARED / "tools" / "composecheck" / "run"
+LOCAL_BROKER = ROOT / "deploy" / "kafka" / "server.properties.in"
+# What keeps plugins to their own topic: the same on the local broker and in compose.
+PLUGIN_SECURITY = (
+    "authorizer.class.name",
+    "allow.everyone.if.no.acl.found",
+    "super.users",
+    "listener.name.plugins.sasl.enabled.mechanisms",
+    "listener.name.plugins.scram-sha-512.sasl.jaas.config",
+)
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def normalized() -> dict:
+    """The project as `docker compose config` would load it (interpolated, normalized)."""
+    assert COMPOSECHECK.exists(), f"composecheck missing at {COMPOSECHECK} (CI provides ../shared/)"
+    required = {"FLINT_PG_PASSWORD": "pg-secret", "FLINT_ADMIN_KEY": "admin-key", "FLINT_INSTALLS_SECRET": "x" * 32}
+    result = subprocess.run([str(COMPOSECHECK), str(ROOT / "docker-compose.yml")], capture_output=True, text=True,
+                            timeout=600, env={**os.environ, **required})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def image_properties(environment: dict[str, str]) -> dict[str, str]:
+    """Broker properties from KAFKA_* variables, by the apache/kafka image's rule: _ is a dot,
+    __ an underscore, ___ a dash, all lower-case."""
+    skip = {"KAFKA_HEAP_OPTS", "KAFKA_OPTS", "KAFKA_JMX_OPTS", "KAFKA_LOG4J_OPTS"}
+    properties = {}
+    for name, value in environment.items():
+        if name.startswith("KAFKA_") and name not in skip:
+            key = re.sub(r"(?<=[^_])_(?=[^_])", ".", name[len("KAFKA_"):]).replace("___", "-").replace("__", "_")
+            properties[key.lower()] = str(value)
+    return properties
+
+
+def local_properties() -> dict[str, str]:
+    lines = (line.split("=", 1) for line in LOCAL_BROKER.read_text().splitlines() if "=" in line and not line.startswith("#"))
+    return {key.strip(): value.strip() for key, value in lines}
+
+
+def listeners(value: str) -> dict[str, str]:
+    return dict(entry.split("://", 1) for entry in value.split(","))
 
 
 def test_compose_file_matches_the_compose_specification(compose):
@@ -55,3 +103,28 @@ def test_every_setting_the_compose_file_passes_is_one_the_services_read(compose)
         env = service.get("environment", {})
         unknown = {k for k in env if not k.startswith("FLINT_") and k not in known}
         assert not unknown, f"{name} passes settings no code reads: {unknown}"
+
+
+def test_docker_composes_own_loader_accepts_the_file(normalized):
+    assert {"kafka", "postgres", "installs", "orders"} <= set(normalized["services"])
+
+
+def test_kafka_has_the_plugin_listener_and_authorizer_of_the_local_stack(normalized):
+    kafka = normalized["services"]["kafka"]
+    broker, local = image_properties(kafka["environment"]), local_properties()
+    # the same authorizer, super user and SCRAM-only plugin listener as deploy/kafka
+    assert {k: broker.get(k) for k in PLUGIN_SECURITY} == {k: local[k] for k in PLUGIN_SECURITY}
+    assert broker["allow.everyone.if.no.acl.found"] == "false"
+    assert "listener.name.plugins.scram-sha-512.connections.max.reauth.ms" in broker
+    protocols = dict(pair.split(":") for pair in broker["listener.security.protocol.map"].split(","))
+    assert protocols.pop("PLUGINS") == "SASL_PLAINTEXT"
+    assert set(protocols.values()) == {"PLAINTEXT"}  # every other listener is internal
+    # plugins reach it on the host at the same port as the local stack's default
+    local_port = re.search(r'FLINT_KAFKA_PLUGIN_PORT", "(\d+)"', STACK.read_text()).group(1)
+    assert listeners(broker["listeners"])["PLUGINS"] == f":{local_port}"
+    assert listeners(broker["advertised.listeners"])["PLUGINS"] == f"127.0.0.1:{local_port}"
+    assert normalized["services"]["installs"]["environment"]["FLINT_KAFKA_PLUGIN_BOOTSTRAP"] == f"127.0.0.1:{local_port}"
+    published = {str(p["target"]): p for p in kafka["ports"]}
+    assert published[local_port]["published"] == local_port
+    # the unauthenticated (super user) listeners are never published beyond loopback
+    assert all(p.get("host_ip") == "127.0.0.1" for p in kafka["ports"])

@@ -1,4 +1,4 @@
-"""`make status` tells whether Kafka and PostgreSQL run, and where."""
+"""`make status` tells whether Kafka (both its listeners) and PostgreSQL run, and where."""
 
 from __future__ import annotations
 
@@ -21,3 +21,8 @@ def test_status_lists_kafka_and_postgres_as_running_with_their_addresses(stack):
     kafka_host = stack["KAFKA_BOOTSTRAP_SERVERS"].split(",")[0]
     assert lines["kafka"][0] in ("running", "external") and kafka_host in lines["kafka"][1]
     assert lines["postgres"][0] in ("running", "external")
+    # the plugin listener is listed with its address and how plugins log in to it
+    plugin = stack.get("FLINT_KAFKA_PLUGIN_BOOTSTRAP")
+    assert plugin, "the stack did not report its plugin listener (FLINT_KAFKA_PLUGIN_BOOTSTRAP)"
+    assert lines["kafka-plugins"][0] in ("running", "external")
+    assert lines["kafka-plugins"][1] == plugin and "SCRAM-SHA-512" in " ".join(lines["kafka-plugins"])

@@ -19,7 +19,7 @@ from flint_contracts.events import OrderEventData, parse_data
 from flint_contracts.ids import new_id
 from flint_contracts.literals import INVOICE_STATUSES, PAYMENT_METHODS, REFUND_REASONS
 from flint_contracts.money import Money
-from flint_contracts.order import OrderRecord, RefundContext
+from flint_contracts.order import OrderRecord
 from flint_contracts.timeline import INVOICE_TIMELINE_TYPES
 from flint_orders.domain import (
     Actor,
@@ -32,6 +32,7 @@ from flint_orders.domain import (
     RefundLine,
 )
 from flint_orders.handlers import Cause, order_event
+from flint_orders.schemas import RefundContext
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 CURRENCIES = ["EUR", "JPY", "KWD"]

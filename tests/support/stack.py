@@ -1,6 +1,7 @@
 """Where the tests find Kafka and PostgreSQL, in this order:
 
-1. ``KAFKA_BOOTSTRAP_SERVERS`` and ``DATABASE_URL`` from the environment;
+1. ``KAFKA_BOOTSTRAP_SERVERS`` and ``DATABASE_URL`` from the environment (with
+   ``FLINT_KAFKA_PLUGIN_BOOTSTRAP``, the broker's plugin listener, for the access tests);
 2. a local stack of their own started through ``deploy/stack.py`` (no Docker needed), under
    ``.flint/test`` on ports of its own, so test data never lands in the stack of ``make up``;
 3. testcontainers, where a Docker engine answers;
@@ -23,6 +24,9 @@ TEST_STACK = {
     "FLINT_STATE_DIR": str(ROOT / ".flint" / "test"),
     "FLINT_KAFKA_PORT": os.environ.get("FLINT_TEST_KAFKA_PORT", "19192"),
     "FLINT_KAFKA_CONTROLLER_PORT": os.environ.get("FLINT_TEST_KAFKA_CONTROLLER_PORT", "19193"),
+    "FLINT_KAFKA_PLUGIN_PORT": os.environ.get("FLINT_TEST_KAFKA_PLUGIN_PORT", "19194"),
+    # Short, so a test can watch a connection made with a rotated password end (docs/kafka.md).
+    "FLINT_KAFKA_PLUGIN_REAUTH_MS": os.environ.get("FLINT_TEST_KAFKA_PLUGIN_REAUTH_MS", "5000"),
     "FLINT_PG_PORT": os.environ.get("FLINT_TEST_PG_PORT", "55532"),
 }
 
@@ -34,7 +38,10 @@ class StackUnavailable(RuntimeError):
 def _from_env() -> dict[str, str] | None:
     kafka, database = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("DATABASE_URL")
     if kafka and database:
-        return {"KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database}
+        env = {"KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database}
+        if os.environ.get("FLINT_KAFKA_PLUGIN_BOOTSTRAP"):  # the broker's plugin (SASL/SCRAM) listener
+            env["FLINT_KAFKA_PLUGIN_BOOTSTRAP"] = os.environ["FLINT_KAFKA_PLUGIN_BOOTSTRAP"]
+        return env
     return None
 
 

@@ -19,6 +19,11 @@ class ServiceSettings(BaseSettings):
         default="127.0.0.1:19092", alias="KAFKA_BOOTSTRAP_SERVERS",
         description="Comma-separated Kafka bootstrap servers.",
     )
+    kafka_plugin_bootstrap: str = Field(
+        default="127.0.0.1:19094", alias="FLINT_KAFKA_PLUGIN_BOOTSTRAP",
+        description="The broker's plugin listener (SASL_PLAINTEXT, SCRAM-SHA-512): the address apps "
+                    "are given with their Kafka credential. Services never connect to it.",
+    )
     database_url: str = Field(
         default="postgresql://postgres@127.0.0.1:55432/postgres", alias="DATABASE_URL",
         description="Server-level PostgreSQL URL; the service uses its own database on it.",

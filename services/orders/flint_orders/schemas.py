@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from flint_contracts.limits import MAX_NOTE_LENGTH
 from flint_contracts.money import CurrencyCode, Money
-from flint_contracts.order import OrderRecord, RefundContext
+from flint_contracts.order import OrderRecord
 from flint_orders.domain import Customer, Discount, NewLine
 
 MAX_LIMIT = 100
@@ -114,5 +114,45 @@ class TimelineEntryOut(BaseModel):
 
 
 TimelinePage.model_rebuild()
+
+
+class LineRefundable(BaseModel):
+    line_item_id: str
+    sku: str | None
+    title: str
+    quantity: int
+    refundable_quantity: int
+    total: Money
+    refundable_amount: Money
+
+
+class PaymentRefundable(BaseModel):
+    payment_id: str
+    method: str
+    captured: Money
+    refunded_or_pending: Money
+    refundable: Money
+
+
+class Refusal(BaseModel):
+    code: str = Field(examples=["nothing_captured"])
+    message: str
+
+
+class RefundContext(BaseModel):
+    """``GET /v1/orders/{id}/refund-context`` (``Order.refund_context().to_dict()``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str
+    currency: str
+    captured: Money
+    refunded: Money
+    pending: Money
+    max_refundable: Money
+    shipping_refundable: Money
+    lines: list[LineRefundable]
+    payments: list[PaymentRefundable]
+    refusal_reasons: list[Refusal] = Field(description="Empty when a refund is possible.")
 
 __all__ = ["MAX_LIMIT", "AddNote", "CancelOrder", "CreateOrder", "OrderList", "RefundContext", "TimelinePage"]

@@ -1,8 +1,9 @@
 """Refund context: what an order can still refund, and why a refund would be refused now.
 
 docs/orders.md, "Refund context". Pending and succeeded refunds both take room; a failed
-refund gives it back. The total cap applies on top of the line and payment figures. The
-answer's shape is ``flint_contracts.order.RefundContext``.
+refund gives it back. The total cap applies on top of the line and payment figures.
+(``flint_contracts.refund_rules`` holds the rules the refunds service will share; moving this
+module onto them is issue 10's.)
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flint_contracts.literals import RefusalCode
 from flint_contracts.money import Money
 from flint_contracts.money import total as money_total
 from flint_orders.domain.errors import RefundRefused
@@ -52,7 +52,7 @@ class PaymentRefundable:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    code: RefusalCode
+    code: str
     message: str
 
     def to_dict(self) -> dict[str, Any]:
