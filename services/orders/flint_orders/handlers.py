@@ -25,6 +25,7 @@ from flint_orders.domain import (
     Actor,
     Customer,
     Discount,
+    DomainError,
     NewLine,
     Order,
     RefundDetails,
@@ -73,10 +74,14 @@ class OrderNotFound(LookupError):
 
 async def create_order(conn: asyncpg.Connection, draft: OrderDraft, *, actor: Actor, cause: Cause) -> Order | None:
     """Creates the order with the merchant's next number, then the buyer's note if any. With
-    an ``order_id`` that exists already (a create command delivered again), nothing changes
-    and None is returned."""
-    if draft.order_id is not None and await repository.taken(conn, draft.order_id):
-        return None
+    an ``order_id`` the merchant has already (a create command delivered again), nothing
+    changes and None is returned; one that another merchant's order has is refused."""
+    if draft.order_id is not None:
+        owner = await repository.owner_of(conn, draft.order_id)
+        if owner == draft.merchant_id:
+            return None
+        if owner is not None:
+            raise DomainError(f"order id {draft.order_id} is taken by another order", code="order_id_taken")
     number = await repository.next_number(conn, draft.merchant_id)
     order = Order.create(
         merchant_id=draft.merchant_id, number=number, customer=draft.customer, currency=draft.currency,

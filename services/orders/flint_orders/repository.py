@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from flint_chassis.errors import Conflict
 from flint_orders.domain import Order, TimelineEntry
 
 Executor = asyncpg.Connection | asyncpg.Pool
@@ -31,7 +32,7 @@ SELECT (SELECT doc FROM orders WHERE id = $1 AND merchant_id = $2) AS doc, s.sta
   FROM (VALUES (1)) AS one LEFT JOIN flint_install_state s ON s.install_id = $3
 """
 _EXISTS = "SELECT 1 FROM orders WHERE id = $1 AND merchant_id = $2"
-_TAKEN = "SELECT 1 FROM orders WHERE id = $1"
+_OWNER = "SELECT merchant_id FROM orders WHERE id = $1"
 _NEXT_NUMBER = """
 INSERT INTO order_numbers AS n (merchant_id, last_number) VALUES ($1, $2)
 ON CONFLICT (merchant_id) DO UPDATE SET last_number = n.last_number + 1
@@ -94,8 +95,9 @@ UPDATE idempotency_keys SET status_code = $4, response = $5::jsonb WHERE merchan
 _PURGE_KEYS = "DELETE FROM idempotency_keys WHERE expires_at < now()"
 
 
-class ConcurrentChange(Exception):
-    """The order changed since it was loaded; the caller retries with the new version."""
+class ConcurrentChange(Conflict):
+    """The order changed since it was loaded; the caller retries with the new version (a
+    consumer does so by itself: ``flint_chassis.errors.Conflict``)."""
 
 
 def dumps(value: Any) -> str:
@@ -115,9 +117,9 @@ async def exists(db: Executor, merchant_id: str, order_id: str) -> bool:
     return await db.fetchval(_EXISTS, order_id, merchant_id) is not None
 
 
-async def taken(db: Executor, order_id: str) -> bool:
-    """True when an order with this id exists, whoever's it is."""
-    return await db.fetchval(_TAKEN, order_id) is not None
+async def owner_of(db: Executor, order_id: str) -> str | None:
+    """The merchant whose order has this id, or None when there is none."""
+    return await db.fetchval(_OWNER, order_id)
 
 
 async def next_number(conn: asyncpg.Connection, merchant_id: str) -> int:
