@@ -3,12 +3,13 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := $(PY) deploy/stack.py
 
-.PHONY: help setup up down status logs reset test test-fast bench
+.PHONY: help setup up down status logs reset test test-fast bench asyncapi
 help:
 	@echo "make up      set up and start Kafka, PostgreSQL and the Flint services"
 	@echo "make test    set up and run the whole test suite (starts what it needs)"
 	@echo "make status | logs | down | reset"
 	@echo "make bench   benchmarks (on demand)"
+	@echo "make asyncapi  regenerate docs/asyncapi/ from the contracts"
 
 setup:
 	@bash deploy/setup.sh
@@ -38,3 +39,6 @@ test: setup
 
 bench: setup
 	@$(PY) -m bench
+
+asyncapi: setup
+	@$(PY) -m flint_contracts.asyncapi --write docs/asyncapi

@@ -1,5 +1,6 @@
 """flint_sdk: what a plugin needs to trust and read what Flint sends it."""
 
+from flint_sdk.events import Event, read_event
 from flint_sdk.webhooks import (
     DELIVERY_ID_HEADER,
     EVENT_ID_HEADER,
@@ -15,7 +16,9 @@ __all__ = [
     "EVENT_ID_HEADER",
     "EVENT_TYPE_HEADER",
     "SIGNATURE_HEADER",
+    "Event",
     "InvalidSignature",
+    "read_event",
     "sign",
     "verify",
 ]

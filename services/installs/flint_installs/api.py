@@ -21,7 +21,15 @@ from flint_contracts.event_types import SCOPES
 from flint_installs import handlers, idempotency
 from flint_installs.context import ServiceContext
 from flint_installs.credentials import same_text
-from flint_installs.domain import AUDIENCES, App, Install, Merchant, redirect_uri_problem, unknown_scopes
+from flint_contracts.literals import AUDIENCES
+from flint_installs.domain import (
+    App,
+    Install,
+    InstallStatus,
+    Merchant,
+    redirect_uri_problem,
+    unknown_scopes,
+)
 
 router = APIRouter()
 _admin_bearer = HTTPBearer(auto_error=False, description="The platform admin key (FLINT_ADMIN_KEY).")
@@ -102,7 +110,7 @@ class InstallOut(BaseModel):
     merchant_id: str
     app_id: str
     scopes: list[str] = Field(description="The scopes the merchant granted.")
-    status: Literal["active", "uninstalled"]
+    status: InstallStatus
     created_at: datetime
     updated_at: datetime
     uninstalled_at: datetime | None
@@ -209,7 +217,7 @@ async def list_installs(
     ctx: Context, principal: Principal = Depends(merchant_principal),
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(description="The last install id of the previous page.")] = None,
-    status: Annotated[Literal["active", "uninstalled"] | None, Query()] = None,
+    status: Annotated[InstallStatus | None, Query()] = None,
 ) -> InstallList:
     page, has_more = await handlers.list_installs(ctx.pool, principal.merchant_id, starting_after=starting_after,
                                                   status=status, limit=limit)

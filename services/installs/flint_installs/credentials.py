@@ -6,7 +6,8 @@ prefix on purpose, they only travel in redirects). They are stored as SHA-256 ha
 that much entropy a fast hash is as safe as a slow one, and a lookup by hash leaks nothing.
 
 ``ServiceSecret`` derives independent keys from ``FLINT_INSTALLS_SECRET`` (HKDF): one
-encrypts data at rest (AES-256-GCM), one signs cookies and CSRF tokens (HMAC-SHA256).
+encrypts data at rest (AES-256-GCM), one signs cookies and CSRF tokens (itsdangerous,
+HMAC-SHA256; see sessions.py).
 """
 
 from __future__ import annotations
@@ -48,10 +49,6 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 class ServiceSecret:
     """Keys derived from the service's secret, each for one purpose."""
 
@@ -59,7 +56,7 @@ class ServiceSecret:
         if len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(f"FLINT_INSTALLS_SECRET must be at least {MIN_SECRET_LENGTH} characters")
         self._aead = AESGCM(self._derive(secret, b"flint-installs at-rest encryption"))
-        self._mac_key = self._derive(secret, b"flint-installs browser signatures")
+        self.browser_signing_key = self._derive(secret, b"flint-installs browser signatures")
 
     @staticmethod
     def _derive(secret: str, info: bytes) -> bytes:
@@ -72,10 +69,3 @@ class ServiceSecret:
 
     def decrypt(self, sealed: bytes, *, context: bytes) -> bytes:
         return self._aead.decrypt(sealed[:12], sealed[12:], context)
-
-    def sign(self, purpose: str, message: str) -> str:
-        mac = hmac.new(self._mac_key, f"{purpose}\n{message}".encode(), hashlib.sha256).digest()
-        return b64url(mac)
-
-    def verify(self, purpose: str, message: str, signature: str) -> bool:
-        return hmac.compare_digest(self.sign(purpose, message), signature)

@@ -24,16 +24,9 @@ from flint_chassis.problems import Problem
 from flint_chassis.runtime import ServiceRuntime
 from flint_orders import handlers, repository
 from flint_orders.config import OrdersSettings
-from flint_orders.domain import (
-    Actor,
-    CurrencyMismatch,
-    DomainError,
-    InvalidInput,
-    Order,
-    OrderStatus,
-    PaymentStatus,
-    normalize_tag,
-)
+from flint_contracts.literals import OrderStatus, PaymentStatus
+from flint_contracts.order import OrderRecord
+from flint_orders.domain import Actor, CurrencyMismatch, DomainError, InvalidInput, Order, normalize_tag
 from flint_orders.fast_read import READ_SCOPES
 from flint_orders.handlers import Cause, OrderDraft, OrderNotFound
 from flint_orders.schemas import MAX_LIMIT, AddNote, CancelOrder, CreateOrder, OrderList, RefundContext, TimelinePage
@@ -92,7 +85,7 @@ def router(context: ApiContext) -> APIRouter:
     # --- create ----------------------------------------------------------------------------
 
     @api.post("/orders", status_code=201, response_model=None, summary="Create an order",
-              responses={201: {"model": Order, "description": "The new order."},
+              responses={201: {"model": OrderRecord, "description": "The new order."},
                          403: {"description": "Not a merchant token, or no orders:write."},
                          422: {"description": "Bad input (field and reason), or an Idempotency-Key reused "
                                               "with another body."}})
@@ -123,7 +116,7 @@ def router(context: ApiContext) -> APIRouter:
     # --- reads -----------------------------------------------------------------------------
 
     @api.get("/orders/{order_id}", response_model=None, summary="Get an order",
-             responses={200: {"model": Order, "description": "The order record."}, **_NOT_FOUND})
+             responses={200: {"model": OrderRecord, "description": "The order record."}, **_NOT_FOUND})
     async def get_order(order_id: OrderId, principal: Principal = read) -> Response:
         """The order record. (Most reads are answered by ``fast_read.FastOrderReads`` with the
         same checks; this route answers the rest: first use of a token, refusals.)"""
@@ -194,12 +187,12 @@ def router(context: ApiContext) -> APIRouter:
         if doc is None:
             raise not_found(order_id)
         context_ = Order.from_dict(orjson.loads(doc)).refund_context()
-        return json_response(orjson.dumps(context_.model_dump(mode="json")))
+        return json_response(orjson.dumps(context_.to_dict()))
 
     # --- actions ---------------------------------------------------------------------------
 
     @api.post("/orders/{order_id}/notes", status_code=201, response_model=None, summary="Add a note",
-              responses={201: {"model": Order, "description": "The order with the note."}, **_NOT_FOUND})
+              responses={201: {"model": OrderRecord, "description": "The order with the note."}, **_NOT_FOUND})
     async def add_note(
         order_id: OrderId, note: AddNote, principal: Principal = write, idempotency_key: IdempotencyKey = None
     ) -> Response:
@@ -214,20 +207,20 @@ def router(context: ApiContext) -> APIRouter:
         return json_response(body, status)
 
     @api.put("/orders/{order_id}/tags/{tag}", response_model=None, summary="Tag the order",
-             responses={200: {"model": Order, "description": "The order; tagging twice changes nothing."},
+             responses={200: {"model": OrderRecord, "description": "The order; tagging twice changes nothing."},
                         **_NOT_FOUND})
     async def add_tag(order_id: OrderId, tag: str, principal: Principal = write) -> Response:
         return await _change(context, order_id, lambda conn: handlers.add_tag(
             conn, principal.merchant_id, order_id, tag, actor=_actor(principal), cause=_cause()))
 
     @api.delete("/orders/{order_id}/tags/{tag}", response_model=None, summary="Remove a tag",
-                responses={200: {"model": Order, "description": "The order without the tag."}, **_NOT_FOUND})
+                responses={200: {"model": OrderRecord, "description": "The order without the tag."}, **_NOT_FOUND})
     async def remove_tag(order_id: OrderId, tag: str, principal: Principal = write) -> Response:
         return await _change(context, order_id, lambda conn: handlers.remove_tag(
             conn, principal.merchant_id, order_id, tag, actor=_actor(principal), cause=_cause()))
 
     @api.put("/orders/{order_id}/metadata", response_model=None, summary="Replace the calling app's metadata",
-             responses={200: {"model": Order, "description": "The order with every app's metadata."},
+             responses={200: {"model": OrderRecord, "description": "The order with every app's metadata."},
                         403: {"description": "Not an app token: only an app writes, and only its own namespace."},
                         **_NOT_FOUND})
     async def set_metadata(
@@ -247,7 +240,7 @@ def router(context: ApiContext) -> APIRouter:
             conn, principal.merchant_id, order_id, app_id, values, cause=_cause()))
 
     @api.post("/orders/{order_id}/cancel", response_model=None, summary="Cancel the order",
-              responses={200: {"model": Order, "description": "The canceled order."},
+              responses={200: {"model": OrderRecord, "description": "The canceled order."},
                          409: {"description": "The order is already completed or canceled."}, **_NOT_FOUND})
     async def cancel(
         order_id: OrderId, body: CancelOrder | None = None, principal: Principal = write,
