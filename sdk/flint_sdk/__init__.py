@@ -1,5 +1,44 @@
-"""flint_sdk: what a plugin needs to trust and read what Flint sends it."""
+"""flint_sdk: what a plugin needs to work with Flint.
 
+- :class:`FlintClient` / :class:`AsyncFlintClient`: the HTTP APIs, typed, with token renewal,
+  pagination, idempotency keys, retries and typed errors (:mod:`flint_sdk.errors`);
+- :class:`InstallFlow` / :class:`AsyncInstallFlow`: the OAuth install with PKCE;
+- :func:`verify`: webhook signatures.
+
+It depends on ``flint_contracts`` and public packages only, never on Flint's services.
+"""
+
+from flint_sdk.async_client import AsyncFlintClient
+from flint_sdk.auth import AppTokens, MerchantCredentials, StaticToken, TokenSet
+from flint_sdk.base import ClientOptions
+from flint_sdk.client import FlintClient
+from flint_sdk.errors import (
+    ApiError,
+    AuthenticationError,
+    AuthError,
+    ConflictError,
+    FieldError,
+    FlintConnectionError,
+    FlintError,
+    InvalidRequestError,
+    NotFoundError,
+    OAuthError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+    UnavailableError,
+)
+from flint_sdk.models import Install, Invoice, Order, Page, Refund, RefundContext, RefundQuote, TimelineEntry
+from flint_sdk.pkce import AsyncInstallFlow, InstallDenied, InstallError, InstallFlow, PendingInstall, StateMismatch
+from flint_sdk.retries import RetryPolicy
 from flint_sdk.webhooks import InvalidSignature, sign, verify
 
-__all__ = ["InvalidSignature", "sign", "verify"]
+__all__ = [
+    "ApiError", "AppTokens", "AsyncFlintClient", "AsyncInstallFlow", "AuthError", "AuthenticationError",
+    "ClientOptions", "ConflictError", "FieldError", "FlintClient",
+    "FlintConnectionError", "FlintError", "Install", "InstallDenied", "InstallError", "InstallFlow",
+    "InvalidRequestError", "InvalidSignature", "Invoice", "MerchantCredentials", "NotFoundError",
+    "OAuthError", "Order", "Page", "PendingInstall", "PermissionDeniedError", "RateLimitedError",
+    "Refund", "RefundContext", "RefundQuote", "RetryPolicy", "ServerError", "StateMismatch", "StaticToken",
+    "TimelineEntry", "TokenSet", "UnavailableError", "sign", "verify",
+]
