@@ -3,7 +3,8 @@
 - :class:`FlintClient` / :class:`AsyncFlintClient`: the HTTP APIs, typed, with token renewal,
   pagination, idempotency keys, retries and typed errors (:mod:`flint_sdk.errors`);
 - :class:`InstallFlow` / :class:`AsyncInstallFlow`: the OAuth install with PKCE;
-- :func:`verify`: webhook signatures.
+- :class:`Plugin`: the app's Kafka topic, handlers by event type;
+- :func:`verify`: webhook signatures; :func:`read_event`: an event's bytes as typed models.
 
 It depends on ``flint_contracts`` and public packages only, never on Flint's services.
 """
@@ -12,6 +13,8 @@ from flint_sdk.async_client import AsyncFlintClient
 from flint_sdk.auth import AppTokens, MerchantCredentials, StaticToken, TokenSet
 from flint_sdk.base import ClientOptions
 from flint_sdk.client import FlintClient
+from flint_sdk.dedup import DedupStore, MemoryDedupStore
+from flint_sdk.dispatch import Failure, HandlerFailed, Outcome
 from flint_sdk.errors import (
     ApiError,
     AuthenticationError,
@@ -28,17 +31,19 @@ from flint_sdk.errors import (
     ServerError,
     UnavailableError,
 )
+from flint_sdk.events import Event, read_event
 from flint_sdk.models import Install, Invoice, Order, Page, Refund, RefundContext, RefundQuote, TimelineEntry
 from flint_sdk.pkce import AsyncInstallFlow, InstallDenied, InstallError, InstallFlow, PendingInstall, StateMismatch
+from flint_sdk.plugin import Plugin
 from flint_sdk.retries import RetryPolicy
 from flint_sdk.webhooks import InvalidSignature, sign, verify
 
 __all__ = [
     "ApiError", "AppTokens", "AsyncFlintClient", "AsyncInstallFlow", "AuthError", "AuthenticationError",
-    "ClientOptions", "ConflictError", "FieldError", "FlintClient",
-    "FlintConnectionError", "FlintError", "Install", "InstallDenied", "InstallError", "InstallFlow",
-    "InvalidRequestError", "InvalidSignature", "Invoice", "MerchantCredentials", "NotFoundError",
-    "OAuthError", "Order", "Page", "PendingInstall", "PermissionDeniedError", "RateLimitedError",
+    "ClientOptions", "ConflictError", "DedupStore", "Event", "Failure", "FieldError", "FlintClient",
+    "FlintConnectionError", "FlintError", "HandlerFailed", "Install", "InstallDenied", "InstallError", "InstallFlow",
+    "InvalidRequestError", "InvalidSignature", "Invoice", "MemoryDedupStore", "MerchantCredentials", "NotFoundError",
+    "OAuthError", "Order", "Outcome", "Page", "PendingInstall", "PermissionDeniedError", "Plugin", "RateLimitedError",
     "Refund", "RefundContext", "RefundQuote", "RetryPolicy", "ServerError", "StateMismatch", "StaticToken",
-    "TimelineEntry", "TokenSet", "UnavailableError", "sign", "verify",
+    "TimelineEntry", "TokenSet", "UnavailableError", "read_event", "sign", "verify",
 ]
