@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything Flint needs on a Debian machine, idempotently:
-# system packages (PostgreSQL server, Java, Maven, Chromium), the Kafka jars (Maven Central),
+# system packages (PostgreSQL server, Java, Maven, Chromium, fonts), the Kafka jars (Maven Central),
 # and a project virtualenv with every Flint package installed editable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,9 @@ command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# Invoice PDFs and pages: DejaVu for Latin, Greek and Cyrillic, Droid Sans Fallback for CJK.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
+[ -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || need_apt+=(fonts-droid-fallback)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} (apt)"
   $SUDO apt-get update -qq

@@ -2,6 +2,7 @@
 server) without Docker, plus the Flint services, with all state under ``.flint/``.
 
     python deploy/stack.py up [--infra-only]   start what is not running, write .flint/stack.env
+                                               (infra: Kafka, PostgreSQL and a mail sink)
     python deploy/stack.py down                stop everything this launcher started
     python deploy/stack.py status              what runs, on which ports
     python deploy/stack.py logs [NAME]         tail the logs
@@ -9,8 +10,10 @@ server) without Docker, plus the Flint services, with all state under ``.flint/`
 
 Kafka listens twice for clients: the services' internal PLAINTEXT listener, and a plugin
 listener (SASL/SCRAM-SHA-512, broker ACLs; docs/kafka.md) whose address `up` and `status`
-print. When KAFKA_BOOTSTRAP_SERVERS or DATABASE_URL are set, those servers are used and no
-local one is started. Only the standard library is used, so it runs before the venv exists.
+print. When KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL or FLINT_SMTP_HOST are set, those servers
+are used and no local one is started. The mail sink keeps every message as an .eml file under
+.flint/mail/ instead of delivering it. Only the standard library is used, so it runs before
+the venv exists.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ KAFKA_PLUGIN_SECURITY = "SASL_PLAINTEXT, SCRAM-SHA-512"
 # with a rotated or deleted password stays open.
 KAFKA_PLUGIN_REAUTH_MS = int(os.environ.get("FLINT_KAFKA_PLUGIN_REAUTH_MS", "300000"))
 PG_PORT = int(os.environ.get("FLINT_PG_PORT", "55432"))
+SMTP_PORT = int(os.environ.get("FLINT_SMTP_PORT", "8025"))
+MAIL_DIR = STATE / "mail"
 SERVICE_DATABASES = ("flint_installs", "flint_orders", "flint_refunds", "flint_invoicing")
 
 
@@ -334,6 +339,25 @@ def _stop_postgres() -> bool:
     return _stop("postgres")
 
 
+# ---------------------------------------------------------------- mail sink
+def mailsink_up() -> dict[str, str]:
+    """A local SMTP server (flint_invoicing.mailsink) writing each message to .flint/mail/."""
+    if os.environ.get("FLINT_SMTP_HOST"):
+        return {"FLINT_SMTP_HOST": os.environ["FLINT_SMTP_HOST"], "FLINT_SMTP_PORT": str(SMTP_PORT)}
+    env = {"FLINT_SMTP_HOST": "127.0.0.1", "FLINT_SMTP_PORT": str(SMTP_PORT), "FLINT_MAIL_DIR": str(MAIL_DIR)}
+    if _running_pid("mailsink") and _port_open(SMTP_PORT):
+        return env
+    if _port_open(SMTP_PORT):
+        raise StackError(f"port {SMTP_PORT} is taken by another process; set FLINT_SMTP_PORT")
+    if not VENV_PYTHON.exists():
+        raise StackError("the mail sink needs the project's .venv: run `make setup`")
+    log = STATE / "logs" / "mailsink.log"
+    _spawn("mailsink", [str(VENV_PYTHON), "-m", "flint_invoicing.mailsink", "--dir", str(MAIL_DIR),
+                        "--port", str(SMTP_PORT)], log)
+    _wait("mail sink", lambda: _port_open(SMTP_PORT), 30, log)
+    return env
+
+
 # ---------------------------------------------------------------- env file
 def read_stack_env() -> dict[str, str]:
     if not STACK_ENV.exists():
@@ -417,6 +441,7 @@ def up(infra_only: bool) -> dict[str, str]:
     env["DATABASE_URL"] = os.environ.get("DATABASE_URL") or postgres_up()
     env["FLINT_ADMIN_KEY"] = _admin_key()
     _create_service_databases(env["DATABASE_URL"])
+    env |= mailsink_up()
     _write_stack_env(env)
     if not infra_only:
         for service in SERVICES:
@@ -429,6 +454,8 @@ def down() -> None:
     for service in reversed(SERVICES):
         if _stop(service.name):
             print(f"stopped {service.name}")
+    if _stop("mailsink"):
+        print("stopped mail sink")
     if _stop("kafka", timeout=60):
         print("stopped kafka")
     if _stop_postgres():
@@ -445,6 +472,9 @@ def status() -> int:
     rows.append(("kafka-plugins", *_plugin_listener_row(external_kafka)))
     rows.append(("postgres", *(("external", _redact(external_pg)) if external_pg else
                                (_state("postgres", _port_open(PG_PORT)), f"127.0.0.1:{PG_PORT}"))))
+    external_smtp, smtp_port = os.environ.get("FLINT_SMTP_HOST"), int(env.get("FLINT_SMTP_PORT", SMTP_PORT))
+    rows.append(("mail", *(("external", f"smtp://{external_smtp}:{smtp_port}") if external_smtp else
+                           (_state("mailsink", _port_open(smtp_port)), f"smtp://127.0.0.1:{smtp_port} -> {MAIL_DIR}/"))))
     for service in SERVICES:
         rows.append((service.name, _state(service.name, _port_open(service.port)), f"http://127.0.0.1:{service.port}"))
     for name, state, where in rows:
@@ -454,6 +484,7 @@ def status() -> int:
     # Services count only when `up` started them (their URL is in stack.env): after
     # `up --infra-only` a stopped service is information, not a failure.
     expected = {"kafka", "postgres"} | {s.name for s in SERVICES if s.env_name in env}
+    expected |= {"mail"} if "FLINT_SMTP_PORT" in env else set()
     if not external_kafka:
         expected.add("kafka-plugins")
     return 0 if all(state in ("running", "external") for name, state, _ in rows if name in expected) else 3
@@ -484,6 +515,7 @@ def logs(name: str | None) -> None:
     files = {
         "kafka": STATE / "kafka" / "logs" / "server.log",
         "postgres": STATE / "postgres" / "postgres.log",
+        "mail": STATE / "logs" / "mailsink.log",
         **{s.name: STATE / "logs" / f"{s.name}.log" for s in SERVICES},
     }
     chosen = [files[name]] if name else [f for f in files.values()]

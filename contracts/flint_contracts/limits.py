@@ -37,6 +37,20 @@ MAX_REASON_LENGTH = 500
 MAX_METADATA_BYTES = 16_384
 """One app's metadata namespace on one order, as compact JSON (UTF-8)."""
 
+# --- invoices ---------------------------------------------------------------------------------
+MAX_MEMO_LENGTH = 1000
+"""An invoice's memo to the buyer: printed on the PDF, the hosted page and every email."""
+MAX_REMINDERS = 10
+"""Reminders in one invoice's reminder policy."""
+MAX_REMINDER_DAYS_BEFORE_DUE = 60
+"""The earliest reminder: this many days before the due date (offset -60)."""
+MAX_REMINDER_DAYS_AFTER_DUE = 90
+"""The latest reminder: this many days after the due date (offset +90)."""
+MAX_DUE_DAYS_AHEAD = 365
+"""How far ahead of today an invoice's due date may be."""
+MAX_INVOICE_NUMBER = 999_999_999
+"""An invoice's per-merchant number."""
+
 # --- free-form JSON and text ------------------------------------------------------------------
 MAX_JSON_DEPTH = 32
 """Nesting of free-form JSON (metadata, event data)."""
@@ -50,6 +64,12 @@ MAX_EVENT_ID_LENGTH = 128
 MAX_EVENT_NAME_LENGTH = 128
 """An envelope's ``type``, ``source``, ``merchant_id`` and ``subject``."""
 
+# --- webhooks ---------------------------------------------------------------------------------
+MAX_SIGNATURE_HEADER_LENGTH = 2048
+"""A ``Flint-Signature`` header a verifier parses (room for ~30 ``v1`` signatures); longer is refused unread."""
+WEBHOOK_RESPONSE_SNIPPET_BYTES = 2048
+"""The first bytes of a receiver's answer kept in the delivery log; the rest is never read."""
+
 # --- HTTP -------------------------------------------------------------------------------------
 MAX_PAGE_SIZE = 100
 """``limit`` of every list."""
@@ -57,3 +77,5 @@ DEFAULT_PAGE_SIZE = 20
 """``limit`` when a list request gives none."""
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 """An ``Idempotency-Key`` header."""
+MAX_URL_LENGTH = 2000
+"""A URL Flint stores (redirect URIs, hosted invoice pages, webhook endpoints)."""

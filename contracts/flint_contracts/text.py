@@ -48,6 +48,12 @@ def check_text(value: str) -> str:
     return value
 
 
+def replace_unsafe_text(value: str, replacement: str = "\ufffd") -> str:
+    """``value`` with every character :func:`text_problem` refuses replaced, for text Flint
+    stores but did not accept from anyone (e.g. the start of a webhook receiver's answer)."""
+    return _UNSAFE.sub(replacement, value)
+
+
 SafeStr = Annotated[str, AfterValidator(check_text)]
 """A string without NUL, lone surrogates or control characters other than tab and newlines."""
 

@@ -36,9 +36,18 @@ from flint_sdk.models import Install, Invoice, Order, Page, Refund, RefundContex
 from flint_sdk.pkce import AsyncInstallFlow, InstallDenied, InstallError, InstallFlow, PendingInstall, StateMismatch
 from flint_sdk.plugin import Plugin
 from flint_sdk.retries import RetryPolicy
-from flint_sdk.webhooks import InvalidSignature, sign, verify
+from flint_sdk.webhooks import (
+    DELIVERY_ID_HEADER,
+    EVENT_ID_HEADER,
+    EVENT_TYPE_HEADER,
+    SIGNATURE_HEADER,
+    InvalidSignature,
+    sign,
+    verify,
+)
 
 __all__ = [
+    "DELIVERY_ID_HEADER", "EVENT_ID_HEADER", "EVENT_TYPE_HEADER", "SIGNATURE_HEADER",
     "ApiError", "AppTokens", "AsyncFlintClient", "AsyncInstallFlow", "AuthError", "AuthenticationError",
     "ClientOptions", "ConflictError", "DedupStore", "Event", "Failure", "FieldError", "FlintClient",
     "FlintConnectionError", "FlintError", "HandlerFailed", "Install", "InstallDenied", "InstallError", "InstallFlow",

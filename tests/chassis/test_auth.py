@@ -3,20 +3,26 @@ scopes, and the install projection that makes an uninstall take effect at once."
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
+from flint_chassis import install_state
 from flint_chassis.auth import Authenticator, InstallProjection, InvalidToken, JwksCache, Principal, TokenVerifier
+from flint_chassis.consumer import Event
 from flint_chassis.problems import install_problem_handlers
-from flint_contracts.envelope import EventEnvelope
+from flint_contracts import event_types as types
+from flint_contracts.events import InstallData, build_envelope
 from flint_contracts.ids import new_id
 from tests.support.tokens import ISSUER, JWKS_URL, TestIssuer
 
 pytestmark = pytest.mark.integration  # the install projection lives in PostgreSQL
 
 MERCHANT = "mer_01KB0000000000000000000000"
+APP = "app_01KB0000000000000000000000"
 
 
 @pytest.fixture
@@ -45,12 +51,23 @@ async def call(app: FastAPI, token: str | None) -> httpx.Response:
         return await client.get("/v1/orders", headers=headers)
 
 
-async def uninstall(pool, install_id: str, scopes=("orders:read",)) -> None:
+def install_event(type_: str, install_id: str, scopes=("orders:read",)) -> Event[InstallData]:
+    """An install event as the installs service publishes it."""
+    data = InstallData(install_id=install_id, app_id=APP, merchant_id=MERCHANT, scopes=list(scopes),
+                       status="uninstalled" if type_ == types.INSTALL_UNINSTALLED else "active",
+                       occurred_at=datetime.now(UTC))
+    return Event(build_envelope(type_, data, source="flint.installs"), data)
+
+
+async def project(pool, *events: Event[InstallData]) -> None:
     async with pool.acquire() as conn:
-        for type_ in ("install.created", "install.uninstalled"):
-            await InstallProjection.apply(conn, EventEnvelope(
-                type=type_, source="installs", merchant_id=MERCHANT, subject=install_id,
-                data={"install_id": install_id, "app_id": "app_x", "scopes": list(scopes)}))
+        for event in events:
+            await install_state.record(conn, event)
+
+
+async def uninstall(pool, install_id: str, scopes=("orders:read",)) -> None:
+    await project(pool, install_event(types.INSTALL_CREATED, install_id, scopes),
+                  install_event(types.INSTALL_UNINSTALLED, install_id, scopes))
 
 
 async def test_a_valid_app_token_identifies_the_app_and_its_merchant(app, issuer):
@@ -98,11 +115,9 @@ async def test_a_token_of_an_uninstalled_install_is_refused_before_it_expires(ap
 
 async def test_an_older_install_event_never_undoes_an_uninstall(pool):
     install_id = new_id("ins")
-    created = EventEnvelope(type="install.created", source="installs", merchant_id=MERCHANT, subject=install_id,
-                            data={"install_id": install_id, "app_id": "app_x", "scopes": ["orders:read"]})
+    created = install_event(types.INSTALL_CREATED, install_id)
     await uninstall(pool, install_id)
-    async with pool.acquire() as conn:
-        await InstallProjection.apply(conn, created)  # replayed late
+    await project(pool, created)  # replayed late
     assert (await InstallProjection(pool).get(install_id))["status"] == "uninstalled"
 
 
@@ -116,10 +131,7 @@ async def test_a_rotated_key_is_fetched_on_first_sight(app, issuer):
 async def test_a_re_install_with_fewer_scopes_narrows_old_tokens_at_once(app, issuer, pool):
     install_id = new_id("ins")
     token = issuer.token(MERCHANT, "orders:read refunds:read", install_id=install_id)
-    async with pool.acquire() as conn:
-        await InstallProjection.apply(conn, EventEnvelope(
-            type="install.scopes_updated", source="installs", merchant_id=MERCHANT, subject=install_id,
-            data={"install_id": install_id, "app_id": "app_x", "scopes": ["refunds:read"]}))
+    await project(pool, install_event(types.INSTALL_SCOPES_UPDATED, install_id, ["refunds:read"]))
     assert (await call(app, token)).status_code == 403
 
 

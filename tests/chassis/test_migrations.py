@@ -39,6 +39,7 @@ async def test_migrations_apply_to_an_empty_database_and_a_second_run_changes_no
         second = await migrate(conn, sources)
         # then the first run applied every file in order, and the second applied nothing and changed nothing
         assert first == ["chassis/0001_outbox_inbox.sql", "chassis/0002_install_state.sql",
+                         "chassis/0003_bytes_safe_outbox_and_parking.sql",
                          "orders/0001_orders.sql", "orders/0002_tags.sql"]
         assert second == []
         assert await schema(conn) == schema_after_first

@@ -13,14 +13,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from faststream.kafka import KafkaBroker
 
 from flint_chassis import outbox
-from flint_chassis.consumer import EventConsumer
 from flint_chassis.outbox import OutboxRelay
 from flint_contracts.envelope import EventEnvelope
 from flint_contracts.topics import dead_letter_topic
 from tests.chassis import ledger
+from tests.chassis.consuming import Running, start_ledger
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
@@ -33,14 +32,8 @@ async def ledger_pool(pool: asyncpg.Pool) -> asyncpg.Pool:
     return pool
 
 
-async def start_consumer(bootstrap: str, pool: asyncpg.Pool, topic: str, **options) -> KafkaBroker:
-    broker = KafkaBroker(bootstrap)
-    EventConsumer(
-        service="ledger", name=f"ledger-{topic}", topics=(topic,), pool=pool, handler=ledger.apply_deposit,
-        on_dead_letter=ledger.note_dead_letter, **{"max_attempts": 3, "retry_backoff": 0.01, **options},
-    ).register(broker)
-    await broker.start()
-    return broker
+async def start_consumer(bootstrap: str, pool: asyncpg.Pool, topic: str, **options) -> Running:
+    return await start_ledger(bootstrap, pool, topic, **options)
 
 
 async def write_events(pool: asyncpg.Pool, topic: str, events: list[EventEnvelope]) -> None:
@@ -79,38 +72,40 @@ async def test_an_event_written_to_the_outbox_changes_the_consumers_database(led
     [topic] = await new_topics("deposits")
     relay = OutboxRelay(ledger_pool, kafka_bootstrap, poll_interval=0.2)
     await relay.start()
-    broker = await start_consumer(kafka_bootstrap, ledger_pool, topic)
+    running = await start_consumer(kafka_bootstrap, ledger_pool, topic)
     try:
         # when two deposits commit in the outbox
-        await write_events(ledger_pool, topic, [ledger.deposit("acc-1", 1250), ledger.deposit("acc-1", 250)])
+        account = ledger.account()
+        await write_events(ledger_pool, topic, [ledger.deposit(account, 1250), ledger.deposit(account, 250)])
         # then the consumer applied both, once each
-        assert await eventually(lambda: ledger.balance(ledger_pool, "acc-1"), message="balance") is not None
-        await eventually(lambda: _equals(ledger.balance(ledger_pool, "acc-1"), (1500, 2)), message="both deposits")
+        assert await eventually(lambda: _equals(ledger.balance(ledger_pool, account), (1500, 2)),
+                                message="both deposits") is True
         assert await unpublished(ledger_pool) == 0
     finally:
-        await broker.stop()
+        await running.stop()
         await relay.stop()
 
 
 async def test_the_same_event_delivered_twice_has_one_effect(ledger_pool, kafka_bootstrap, new_topics):
     # given one event published twice to Kafka (as a relay crash would)
     [topic] = await new_topics("deposits")
-    event = ledger.deposit("acc-2", 700)
+    account = ledger.account()
+    event = ledger.deposit(account, 700)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
     for _ in range(2):
-        await producer.send_and_wait(topic, event.to_bytes(), key=b"acc-2")
-    await producer.send_and_wait(topic, ledger.deposit("acc-2", 1).to_bytes(), key=b"acc-2")
+        await producer.send_and_wait(topic, event.to_bytes(), key=account.encode())
+    await producer.send_and_wait(topic, ledger.deposit(account, 1).to_bytes(), key=account.encode())
     await producer.stop()
     # when the consumer reads them all
-    broker = await start_consumer(kafka_bootstrap, ledger_pool, topic)
+    running = await start_consumer(kafka_bootstrap, ledger_pool, topic)
     try:
         # then the deposit counted once
-        await eventually(lambda: _equals(ledger.balance(ledger_pool, "acc-2"), (701, 2)), message="701 in 2 entries")
+        await eventually(lambda: _equals(ledger.balance(ledger_pool, account), (701, 2)), message="701 in 2 entries")
         inbox = await ledger_pool.fetchval("SELECT count(*) FROM flint_inbox WHERE message_id = $1", event.id)
         assert inbox == 1
     finally:
-        await broker.stop()
+        await running.stop()
 
 
 async def test_a_relay_killed_between_publish_and_mark_loses_and_duplicates_nothing(
@@ -118,7 +113,8 @@ async def test_a_relay_killed_between_publish_and_mark_loses_and_duplicates_noth
 ):
     # given five committed events and a relay process that freezes after publishing them
     [topic] = await new_topics("deposits")
-    events = [ledger.deposit("acc-3", amount) for amount in (100, 200, 300, 400, 500)]
+    account = ledger.account()
+    events = [ledger.deposit(account, amount) for amount in (100, 200, 300, 400, 500)]
     await write_events(ledger_pool, topic, events)
     marker = tmp_path / "published"
     doomed = subprocess.Popen(
@@ -138,15 +134,15 @@ async def test_a_relay_killed_between_publish_and_mark_loses_and_duplicates_noth
     # and a new relay and the consumer run
     relay = OutboxRelay(ledger_pool, kafka_bootstrap, poll_interval=0.2)
     await relay.start()
-    broker = await start_consumer(kafka_bootstrap, ledger_pool, topic)
+    running = await start_consumer(kafka_bootstrap, ledger_pool, topic)
     try:
         # then every event reached Kafka again (at least once) and counted exactly once
         await eventually(lambda: _equals(unpublished(ledger_pool), 0), message="rows republished")
         records = await read_all(kafka_bootstrap, topic, expected=10, copies=True)
         assert sorted(json.loads(r.value)["id"] for r in records) == sorted([e.id for e in events] * 2)
-        await eventually(lambda: _equals(ledger.balance(ledger_pool, "acc-3"), (1500, 5)), message="1500 in 5 entries")
+        await eventually(lambda: _equals(ledger.balance(ledger_pool, account), (1500, 5)), message="1500 in 5 entries")
     finally:
-        await broker.stop()
+        await running.stop()
         await relay.stop()
 
 
@@ -154,46 +150,48 @@ async def test_a_poison_message_is_dead_lettered_with_its_reason_and_the_rest_ar
     ledger_pool, kafka_bootstrap, new_topics
 ):
     # given a topic with a good deposit, garbage, a deposit the handler always fails on,
-    # a deposit it can never apply, and another good deposit, all for one account
+    # a deposit it refuses, and another good deposit, all under one key
     [topic] = await new_topics("deposits")
-    exploding = ledger.deposit("acc-4", 5, explode=True)
-    invalid = ledger.deposit("acc-4", "12.50")
+    account, broken, blocked = ledger.account(), ledger.account(), ledger.account()
+    await ledger_pool.execute("INSERT INTO ledger_broken VALUES ($1)", broken)
+    await ledger_pool.execute("INSERT INTO ledger_blocked VALUES ($1)", blocked)
+    exploding, refused = ledger.deposit(broken, 5), ledger.deposit(blocked, 7)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
-    for value in (ledger.deposit("acc-4", 10).to_bytes(), b"{not json", exploding.to_bytes(),
-                  invalid.to_bytes(), ledger.deposit("acc-4", 20).to_bytes()):
-        await producer.send_and_wait(topic, value, key=b"acc-4", headers=[("trace", b"t-1")])
+    for value in (ledger.deposit(account, 10).to_bytes(), b"{not json", exploding.to_bytes(),
+                  refused.to_bytes(), ledger.deposit(account, 20).to_bytes()):
+        await producer.send_and_wait(topic, value, key=account.encode(), headers=[("trace", b"t-1")])
     await producer.stop()
     relay = OutboxRelay(ledger_pool, kafka_bootstrap, poll_interval=0.2)
     await relay.start()
     # when the consumer processes the topic
-    broker = await start_consumer(kafka_bootstrap, ledger_pool, topic)
+    running = await start_consumer(kafka_bootstrap, ledger_pool, topic)
     try:
         # then the good deposits are applied, after the poison ones
-        await eventually(lambda: _equals(ledger.balance(ledger_pool, "acc-4"), (30, 2)), message="30 in 2 entries")
+        await eventually(lambda: _equals(ledger.balance(ledger_pool, account), (30, 2)), message="30 in 2 entries")
         # and the three others are in the dead-letter topic with their reasons and original headers
         dead = await read_all(kafka_bootstrap, dead_letter_topic(topic, "ledger"), expected=3)
     finally:
-        await broker.stop()
+        await running.stop()
         await relay.stop()
     by_value = {r.value: dict((k, v.decode()) for k, v in r.headers) for r in dead}
-    assert set(by_value) == {b"{not json", exploding.to_bytes(), invalid.to_bytes()}
+    assert set(by_value) == {b"{not json", exploding.to_bytes(), refused.to_bytes()}
     assert by_value[b"{not json"]["flint-dlq-reason"].startswith("malformed event")
     assert by_value[exploding.to_bytes()]["flint-dlq-reason"] == "RuntimeError: handler bug: cannot process this deposit"
-    assert by_value[exploding.to_bytes()]["flint-dlq-attempts"] == "3"
-    assert by_value[invalid.to_bytes()]["flint-dlq-code"] == "invalid_amount"
+    assert by_value[exploding.to_bytes()]["flint-dlq-code"] == "handler_error"
+    assert by_value[refused.to_bytes()]["flint-dlq-code"] == "account_blocked"
     assert all(headers["trace"] == "t-1" and headers["flint-dlq-source-topic"] == topic for headers in by_value.values())
     # and the service recorded why, in the same transaction as the dead letter
     notes = await ledger_pool.fetch("SELECT event_id FROM ledger_notes")
-    assert {n["event_id"] for n in notes} == {exploding.id, invalid.id}
+    assert {n["event_id"] for n in notes} == {exploding.id, refused.id}
 
 
 async def test_two_relays_side_by_side_keep_each_aggregates_order(ledger_pool, kafka_bootstrap, new_topics):
     # given 300 events over 10 accounts, committed in 30 transactions
     [topic] = await new_topics("ordered", partitions=3)
-    expected: dict[str, list[str]] = {f"acc-{i}": [] for i in range(10)}
+    expected: dict[str, list[str]] = {ledger.account(): [] for _ in range(10)}
     for round_ in range(30):
-        batch = [ledger.deposit(account, round_) for account in expected]
+        batch = [ledger.deposit(account, round_ + 1) for account in expected]
         for event in batch:
             expected[event.subject].append(event.id)
         await write_events(ledger_pool, topic, batch)

@@ -22,7 +22,9 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from playwright.async_api import async_playwright
 
+from flint_chassis import install_state
 from flint_chassis.auth import Authenticator, InstallProjection, JwksCache, Principal, TokenVerifier
+from flint_chassis.consumer import SubscriptionConsumer
 from flint_chassis.config import with_database
 from flint_chassis.migrations import CHASSIS_MIGRATIONS, migrate
 from flint_chassis.problems import install_problem_handlers
@@ -115,7 +117,8 @@ def orders_like_api(installs_url: str, pool: asyncpg.Pool) -> FastAPI:
 
 async def start_projection_from_now(kafka_bootstrap: str, pool: asyncpg.Pool) -> KafkaBroker:
     """The install projection of a fresh service, starting at the topic's end (not its history)."""
-    consumer = InstallProjection.consumer(f"e2e-{secrets.token_hex(4)}", pool, retry_backoff=0.01)
+    consumer = SubscriptionConsumer(install_state.subscription, pool, service=f"e2e-{secrets.token_hex(4)}",
+                                    group=f"e2e-{secrets.token_hex(4)}.install-state")
     group = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=consumer.name, enable_auto_commit=False)
     await group.start()
     try:

@@ -193,7 +193,7 @@ async def test_uninstall_revokes_every_token_of_the_install_and_tells_every_serv
     # and uninstalling again changes nothing more
     again = await flint.http.post(f"/v1/installs/{install_id}/uninstall", headers=flint.bearer(merchant_token))
     assert again.status_code == 200 and again.json()["uninstalled_at"] == response.json()["uninstalled_at"]
-    assert await flint.pool.fetchval("SELECT count(*) FROM flint_outbox WHERE key = $1", install_id) == 2
+    assert await flint.pool.fetchval("SELECT count(*) FROM flint_outbox WHERE key = $1", install_id.encode()) == 2
 
 
 async def test_after_an_uninstall_a_new_approval_is_a_new_install(flint: Flint):

@@ -27,8 +27,7 @@ from flint_chassis.config import with_database
 from flint_chassis.topics import ensure_topics
 from flint_contracts.envelope import EventEnvelope
 from flint_contracts.topics import ORDERS_EVENTS, dead_letter_topic
-from flint_orders import subscribers
-from flint_orders.app import create_app
+from flint_orders.app import create_app, create_runtime
 from flint_orders.config import OrdersSettings
 from tests.support.polling import eventually
 from tests.support.tokens import ISSUER, TestIssuer
@@ -187,9 +186,9 @@ async def running_orders_service(server_url: str, kafka_bootstrap: str) -> Async
     settings = OrdersSettings(
         database_url=server_url, database_name=database, kafka_bootstrap_servers=kafka_bootstrap,
         installs_url=ISSUER, consumer_group_prefix=f"{database}.", outbox_poll_interval=0.2,
-        consumer_max_attempts=5, consumer_retry_backoff=0.1,
+        consumer_retry_backoff=0.05, consumer_park_delays=[0.2, 0.4, 0.8], consumer_redrive_interval=0.05,
     )
-    groups = {c.name: c.topics for c in subscribers.consumers(settings, pool=None)}
+    groups = create_runtime(settings).consumer_groups()
     consumed = sorted({t for topics in groups.values() for t in topics})
     watched = [ORDERS_EVENTS, *(dead_letter_topic(t, "orders") for t in consumed)]
     await ensure_topics(kafka_bootstrap, [*consumed, *watched], partitions=settings.topic_partitions)

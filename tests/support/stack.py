@@ -28,6 +28,7 @@ TEST_STACK = {
     # Short, so a test can watch a connection made with a rotated password end (docs/kafka.md).
     "FLINT_KAFKA_PLUGIN_REAUTH_MS": os.environ.get("FLINT_TEST_KAFKA_PLUGIN_REAUTH_MS", "5000"),
     "FLINT_PG_PORT": os.environ.get("FLINT_TEST_PG_PORT", "55532"),
+    "FLINT_SMTP_PORT": os.environ.get("FLINT_TEST_SMTP_PORT", "19125"),
 }
 
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import ConfigDict, Field, StrictInt, model_validator
+from pydantic import ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
 from flint_contracts import event_types as types
+from flint_contracts.events.actor import Actor
 from flint_contracts.events.base import EventData, same_currency
 from flint_contracts.fields import InvoiceId, NonNegativeMoney, OrderId, PaymentId, example_id
+from flint_contracts.limits import MAX_INVOICE_NUMBER, MAX_MEMO_LENGTH
+from flint_contracts.text import SafeStr
+
+Memo = Annotated[SafeStr, StringConstraints(min_length=1, max_length=MAX_MEMO_LENGTH)]
 
 InvoiceStatus = Literal["draft", "open", "paid", "void", "uncollectible"]
 
@@ -35,6 +40,7 @@ class InvoiceData(EventData):
                 {
                     "invoice_id": example_id("inv"),
                     "order_id": example_id("ord"),
+                    "number": 42,
                     "status": "open",
                     "overdue": False,
                     "amount_due": {"amount": 4200, "currency": "EUR"},
@@ -43,6 +49,8 @@ class InvoiceData(EventData):
                     "hosted_url": "https://pay.flint.example/pay/3kq9wZ0x",
                     "payment_id": None,
                     "reminder_number": None,
+                    "memo": "Thank you for your order.",
+                    "actor": {"type": "app", "id": example_id("app")},
                 }
             ]
         }
@@ -51,6 +59,11 @@ class InvoiceData(EventData):
 
     invoice_id: InvoiceId = Field(description="The invoice.", examples=[example_id("inv")])
     order_id: OrderId = Field(description="The order it collects for.", examples=[example_id("ord")])
+    number: StrictInt | None = Field(
+        default=None, ge=1, le=MAX_INVOICE_NUMBER,
+        description="The invoice's number, unique per merchant; printed on the invoice. Every invoice the "
+        "invoicing service publishes has one.", examples=[42],
+    )
     status: InvoiceStatus = Field(description="Where the invoice stands.", examples=["open"])
     overdue: bool = Field(default=False, description="True once an open invoice passed its due date.", examples=[False])
     amount_due: NonNegativeMoney = Field(
@@ -63,7 +76,9 @@ class InvoiceData(EventData):
     hosted_url: str | None = Field(
         default=None,
         pattern=r"^https?://\S+$",
-        description="The hosted page where the buyer pays.",
+        description="The hosted page where the buyer pays. Set on the events that hand out a link "
+        "(invoice.created, invoice.sent, invoice.reminder_sent; each message gets a link of its own); "
+        "null on the others, where the links already given stay valid.",
         examples=["https://pay.flint.example/pay/3kq9wZ0x"],
     )
     payment_id: PaymentId | None = Field(
@@ -71,6 +86,15 @@ class InvoiceData(EventData):
     )
     reminder_number: StrictInt | None = Field(
         default=None, ge=1, description="Which reminder this is (1 for the first); on reminder_sent.", examples=[1]
+    )
+
+    memo: Memo | None = Field(
+        default=None, description="The merchant's note to the buyer, as printed on the invoice.",
+        examples=["Thank you for your order."],
+    )
+    actor: Actor | None = Field(
+        default=None, description="Who made this change (the system for follow-up and payments).",
+        examples=[{"type": "app", "id": example_id("app")}],
     )
 
     @model_validator(mode="after")

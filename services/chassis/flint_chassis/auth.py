@@ -25,10 +25,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt.algorithms import OKPAlgorithm
 
 from flint_chassis.config import ServiceSettings
-from flint_chassis.consumer import EventConsumer
+from flint_chassis.install_state import InstallProjection
 from flint_chassis.problems import Problem
-from flint_contracts.envelope import EventEnvelope
-from flint_contracts.topics import INSTALLS_EVENTS
 
 log = logging.getLogger("flint.auth")
 
@@ -104,43 +102,6 @@ class JwksCache:
             if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519" and "kid" in jwk:
                 keys[jwk["kid"]] = OKPAlgorithm.from_jwk(json.dumps(jwk))
         self._keys = keys
-
-
-class InstallProjection:
-    """This service's copy of install state, kept from ``flint.installs.events.v1``."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-
-    async def get(self, install_id: str) -> asyncpg.Record | None:
-        return await self._pool.fetchrow(
-            "SELECT status, scopes FROM flint_install_state WHERE install_id = $1", install_id
-        )
-
-    @staticmethod
-    async def apply(conn: asyncpg.Connection, event: EventEnvelope) -> None:
-        """Record an install event; an older event never overwrites a newer state."""
-        if not event.type.startswith("install."):
-            return
-        data = event.data
-        status = "uninstalled" if event.type == "install.uninstalled" else data.get("status", "active")
-        await conn.execute(
-            """
-            INSERT INTO flint_install_state (install_id, app_id, merchant_id, scopes, status, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6)
-            ON CONFLICT (install_id) DO UPDATE
-               SET app_id = EXCLUDED.app_id, merchant_id = EXCLUDED.merchant_id, scopes = EXCLUDED.scopes,
-                   status = EXCLUDED.status, updated_at = EXCLUDED.updated_at
-             WHERE flint_install_state.updated_at <= EXCLUDED.updated_at
-            """,
-            data.get("install_id") or event.subject, data.get("app_id"), event.merchant_id or data.get("merchant_id"),
-            list(data.get("scopes", [])), status, event.time,
-        )
-
-    @classmethod
-    def consumer(cls, service: str, pool: asyncpg.Pool, **options: Any) -> EventConsumer:
-        return EventConsumer(service=service, name=f"{service}.install-state", topics=(INSTALLS_EVENTS,),
-                             pool=pool, handler=cls.apply, **options)
 
 
 _NOT_FETCHED = object()

@@ -35,8 +35,31 @@ class ServiceSettings(BaseSettings):
     db_pool_min: int = 2
     db_pool_max: int = 10
     outbox_poll_interval: float = Field(default=1.0, description="Seconds between outbox polls when no NOTIFY arrives.")
-    consumer_max_attempts: int = Field(default=5, description="Tries before a failing message is dead-lettered.")
-    consumer_retry_backoff: float = Field(default=0.2, description="First retry delay in seconds; doubles per try.")
+    consumer_retry_backoff: float = Field(
+        default=0.1, gt=0,
+        description="First delay in seconds of a retry in place (database unreachable, transient conflict); "
+                    "doubles per try, with jitter.",
+    )
+    consumer_infra_backoff_max: float = Field(
+        default=5.0, gt=0, description="Longest wait in seconds between tries while the database is unreachable.",
+    )
+    consumer_conflict_retries: int = Field(
+        default=3, ge=0,
+        description="Quick retries in place of a message that hit a transient conflict (serialization failure, "
+                    "deadlock, a concurrent change) before it is parked.",
+    )
+    consumer_park_delays: list[float] = Field(
+        default=[1, 2, 5, 10, 30, 60, 120, 300, 300], min_length=0,
+        description="Delays in seconds before each new try of a parked message (RetryLater); when they are used "
+                    "up it is dead-lettered. The default adds up to about 14 minutes. JSON list in the environment.",
+    )
+    consumer_redrive_interval: float = Field(
+        default=1.0, gt=0, description="Seconds between looks for parked messages that are due.",
+    )
+    consumer_stall_seconds: float = Field(
+        default=60.0, gt=0,
+        description="A consumed partition with lag and no progress for this long makes /readyz fail.",
+    )
     topic_partitions: int = 3
     installs_url: str = Field(
         default="http://127.0.0.1:8101", alias="FLINT_INSTALLS_URL",
@@ -47,6 +70,21 @@ class ServiceSettings(BaseSettings):
         description="Where to fetch the issuer's JWKS when its public URL is not reachable from here "
                     "(inside docker-compose); default FLINT_INSTALLS_URL.",
     )
+
+    @property
+    def serves_http(self) -> bool:
+        """True unless the process runs as ``--role worker`` (services declare ``role``)."""
+        return getattr(self, "role", "all") in ("all", "api")
+
+    @property
+    def runs_worker(self) -> bool:
+        """True unless the process runs as ``--role api``: consumers and the outbox relay."""
+        return getattr(self, "role", "all") in ("all", "worker")
+
+    def group(self, name: str) -> str:
+        """A consumer group id (also the inbox's consumer name): ``<prefix><service>.<name>``;
+        services that let tests isolate runs declare ``consumer_group_prefix``."""
+        return f"{getattr(self, 'consumer_group_prefix', '')}{self.service_name}.{name}"
 
     @property
     def database(self) -> str:

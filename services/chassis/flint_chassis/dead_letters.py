@@ -5,7 +5,9 @@
 
 A replayed message is the original key, value and headers, plus ``flint-replay-of`` naming
 the dead letter; the consumer's inbox lets it through once more even though it was seen.
-Replay uses its own consumer group, so each dead letter is replayed once.
+Replaying a whole topic commits the replay group's offsets, so each dead letter is replayed
+once. Replaying one event (``--event-id``) commits nothing: every other dead letter stays
+there to be replayed later.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import os
 import sys
 from collections.abc import AsyncIterator
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from flint_chassis.consumer import REPLAY_HEADER
+from flint_chassis.consumer.dead_letter import HEADER_PREFIX
+from flint_chassis.consumer.message import REPLAY_HEADER
 
 REPLAY_GROUP = "flint-dlq-replay"
 
@@ -41,7 +44,7 @@ def describe(record: ConsumerRecord) -> dict[str, str]:
     headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
     return {
         "dead_letter": f"{record.topic}:{record.partition}:{record.offset}",
-        "event_id": headers.get("flint-event-id", ""),
+        "event_id": headers.get("flint-event-id") or _event_id(record.value),
         "source": f"{headers.get('flint-dlq-source-topic')}:{headers.get('flint-dlq-source-partition')}:"
                   f"{headers.get('flint-dlq-source-offset')}",
         "code": headers.get("flint-dlq-code", ""),
@@ -49,28 +52,43 @@ def describe(record: ConsumerRecord) -> dict[str, str]:
     }
 
 
+def _event_id(value: bytes | None) -> str:
+    """The id in the body, for a message its producer sent without a flint-event-id header."""
+    try:
+        found = json.loads(value or b"").get("id")
+    except (ValueError, AttributeError):
+        return ""
+    return found if isinstance(found, str) else ""
+
+
 async def list_dead_letters(bootstrap: str, topic: str) -> list[dict[str, str]]:
     return [describe(record) async for _, record in _records(bootstrap, topic, None)]
 
 
 async def replay(bootstrap: str, topic: str, *, event_id: str | None = None, group_id: str = REPLAY_GROUP) -> int:
-    """Republish dead letters (optionally only one event) to their source topics."""
+    """Republish dead letters to their source topics: all those the replay group has not
+    replayed yet, or only ``event_id`` (reading the whole topic, committing nothing)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
     await producer.start()
     replayed = 0
     try:
-        async for consumer, record in _records(bootstrap, topic, group_id):
-            info = describe(record)
-            if event_id is None or info["event_id"] == event_id:
-                headers = [(k, v) for k, v in record.headers or () if not k.startswith("flint-dlq-")]
-                headers.append((REPLAY_HEADER, info["dead_letter"].encode()))
-                source = dict(record.headers or ())[b"flint-dlq-source-topic".decode()].decode()
-                await producer.send_and_wait(source, record.value, key=record.key, headers=headers)
-                replayed += 1
-            await consumer.commit()
+        async for consumer, record in _records(bootstrap, topic, None if event_id else group_id):
+            if event_id is not None and describe(record)["event_id"] != event_id:
+                continue
+            await _republish(producer, record)
+            replayed += 1
+            if event_id is None:  # exactly this letter: a crash never skips the rest of a batch
+                await consumer.commit({TopicPartition(record.topic, record.partition): record.offset + 1})
     finally:
         await producer.stop()
     return replayed
+
+
+async def _republish(producer: AIOKafkaProducer, record: ConsumerRecord) -> None:
+    headers = [(k, v) for k, v in record.headers or () if not k.startswith(HEADER_PREFIX)]
+    headers.append((REPLAY_HEADER, f"{record.topic}:{record.partition}:{record.offset}".encode()))
+    source = dict(record.headers or ())["flint-dlq-source-topic"].decode()
+    await producer.send_and_wait(source, record.value, key=record.key, headers=headers)
 
 
 def main(argv: list[str] | None = None) -> int:

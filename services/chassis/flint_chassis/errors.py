@@ -1,4 +1,5 @@
-"""Errors the chassis raises to its users."""
+"""Errors the chassis raises to its users, and the ones its users raise to tell the consumer
+what to do with a message (docs/chassis.md, "What happens to a message")."""
 
 
 class StartupError(RuntimeError):
@@ -17,10 +18,16 @@ class PermanentError(Exception):
 
 class RetryLater(Exception):
     """A message that may apply a little later (e.g. a payment for an order whose create
-    command, on another topic, is not processed yet). Retried like any failure; when the
-    tries run out it is dead-lettered with this reason and code."""
+    command, on another topic, is not processed yet). The consumer parks it and tries again
+    with growing delays; when the parking budget runs out it is dead-lettered with this
+    reason and code. Later messages of the same key wait behind it; other keys do not."""
 
     def __init__(self, reason: str, *, code: str = "retry_later") -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
+
+
+class Conflict(Exception):
+    """A concurrent change got in the way (e.g. the row changed since it was read). The
+    consumer retries a few times at once, then parks the message like ``RetryLater``."""

@@ -10,19 +10,25 @@ takes a transaction-scoped advisory lock per key, so two relays never hold rows 
 aggregate at once; the later relay only sees that aggregate's rows after the first has
 published and committed. A relay that dies between publish and mark rolls back: the rows
 are published again (at least once), and consumers drop the duplicate by event id.
+
+Keys are stored as bytes and headers as base64 (``flint_chassis.wire``), so any message,
+including a dead letter carrying a hostile producer's bytes, can be written. The relay's
+LISTEN survives a lost database connection (``flint_chassis.listen``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from flint_chassis.listen import NotifyListener
+from flint_chassis.wire import decode_headers, encode_headers
 from flint_contracts.envelope import EventEnvelope
 
 log = logging.getLogger("flint.outbox")
@@ -32,6 +38,7 @@ NOTIFY_CHANNEL = "flint_outbox"
 _INSERT = """
 INSERT INTO flint_outbox (event_id, topic, key, payload, headers)
 VALUES ($1, $2, $3, $4, $5::jsonb)
+ON CONFLICT (event_id) DO NOTHING
 """
 
 # Rows are scanned in position order; the advisory lock is taken per key as rows are
@@ -42,7 +49,7 @@ _CLAIM = """
 SELECT position, event_id, topic, key, payload, headers
 FROM flint_outbox
 WHERE published_at IS NULL
-  AND pg_try_advisory_xact_lock(hashtextextended('flint_outbox:' || coalesce(key, ''), 0))
+  AND pg_try_advisory_xact_lock(hashtextextended('flint_outbox:' || coalesce(encode(key, 'hex'), ''), 0))
 ORDER BY position
 LIMIT $1
 FOR UPDATE SKIP LOCKED
@@ -75,20 +82,22 @@ async def enqueue(
     if not conn.is_in_transaction():
         raise RuntimeError("outbox.enqueue must run inside the transaction that changes the state")
     headers = event_headers(event) + list(extra_headers)
-    await enqueue_raw(conn, topic, event.id, key if key is not None else event.subject, event.to_bytes(), headers)
+    key = key if key is not None else event.subject
+    await enqueue_raw(conn, topic, event.id, key.encode() if key is not None else None, event.to_bytes(), headers)
 
 
 async def enqueue_raw(
-    conn: asyncpg.Connection, topic: str, message_id: str, key: str | None, payload: bytes,
-    headers: list[tuple[str, str]],
+    conn: asyncpg.Connection, topic: str, message_id: str, key: bytes | None, payload: bytes,
+    headers: Iterable[tuple[str, bytes | str]],
 ) -> None:
-    """Add already-encoded bytes (e.g. a dead letter carrying the original message)."""
-    await conn.execute(_INSERT, message_id, topic, key, payload, json.dumps(headers))
+    """Add already-encoded bytes (e.g. a dead letter carrying the original message). Key and
+    header values may be any bytes. A second row with the same ``message_id`` is ignored."""
+    await conn.execute(_INSERT, message_id, topic, key, payload, encode_headers(headers))
     await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
 
 
 class OutboxRelay:
-    """Publishes committed outbox rows. Run one or more per service database."""
+    """Publishes committed rows. Run one or more per service database."""
 
     def __init__(
         self,
@@ -108,9 +117,11 @@ class OutboxRelay:
         self._retention = retention
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
-        self._listener: asyncpg.Connection | None = None
+        self.listener = NotifyListener(pool, NOTIFY_CHANNEL, self._wake.set)
         self._task: asyncio.Task[None] | None = None
         self.published = 0
+        self.failing_since: float | None = None  # monotonic time of the first failed batch in a row
+        self.last_error: str | None = None
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(
@@ -120,47 +131,62 @@ class OutboxRelay:
             client_id=f"flint-outbox-{self._name}",
         )
         await self._producer.start()
-        self._listener = await self._pool.acquire()
-        await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        await self.listener.ensure()
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._name}")
 
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        if self._listener is not None:
-            await self._listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
-            await self._pool.release(self._listener)
-            self._listener = None
+        await self.listener.close()
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
 
-    def _on_notify(self, *_: object) -> None:
-        self._wake.set()
-
     async def _run(self) -> None:
         cycles = 0
         while True:
-            try:
-                sent = await self.publish_batch()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                log.warning("outbox relay %s: %s; retrying", self._name, error)
-                sent = 0
-                await asyncio.sleep(self._poll_interval)
-            except Exception:
-                log.exception("outbox relay %s failed a batch; retrying", self._name)
-                sent = 0
-                await asyncio.sleep(self._poll_interval)
+            sent = await self._publish_safely()
             cycles += 1
             if cycles % 1000 == 0:
                 await self._purge()
             if sent < self._batch_size:
                 self._wake.clear()
+                if await self._listen_again():
+                    continue  # notifications sent while it was not listening are lost: look now
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
                 except asyncio.TimeoutError:
                     pass
+
+    async def _publish_safely(self) -> int:
+        try:
+            sent = await self.publish_batch()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            self._failed(f"{type(error).__name__}: {error}")
+            await asyncio.sleep(self._poll_interval)
+            return 0
+        except Exception as error:
+            log.exception("outbox relay %s failed a batch; retrying", self._name)
+            self._failed(f"{type(error).__name__}: {error}")
+            await asyncio.sleep(self._poll_interval)
+            return 0
+        self.failing_since, self.last_error = None, None
+        return sent
+
+    def _failed(self, error: str) -> None:
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+            log.warning("outbox relay %s cannot publish: %s; retrying every %.1fs", self._name, error,
+                        self._poll_interval)
+        self.last_error = error
+
+    async def _listen_again(self) -> bool:
+        try:
+            return await self.listener.ensure()
+        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.debug("outbox relay %s cannot LISTEN yet: %s", self._name, error)
+            return False
 
     async def publish_batch(self) -> int:
         """Publish one batch of committed rows; returns how many were published."""
@@ -176,8 +202,8 @@ class OutboxRelay:
                 await self._producer.send(
                     row["topic"],
                     value=bytes(row["payload"]),
-                    key=row["key"].encode() if row["key"] is not None else None,
-                    headers=[(k, v.encode()) for k, v in json.loads(row["headers"])],
+                    key=bytes(row["key"]) if row["key"] is not None else None,
+                    headers=decode_headers(row["headers"]),
                 )
                 for row in rows
             ]
@@ -194,5 +220,5 @@ class OutboxRelay:
         try:
             async with self._pool.acquire() as conn:
                 await conn.execute(_PURGE, self._retention)
-        except (OSError, asyncpg.PostgresError) as error:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             log.warning("outbox purge failed: %s", error)

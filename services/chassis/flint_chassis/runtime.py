@@ -1,15 +1,19 @@
 """The moving parts of one service process, started and stopped in the right order:
-database (created if missing, migrated), topics, outbox relay, Kafka consumers.
+database (created if missing, migrated), topics, outbox relay, Kafka consumers and their
+re-drivers of parked messages.
 
-A service's ``app.py`` builds one ``ServiceRuntime`` and hands ``runtime.lifespan`` to its
-FastAPI app; nothing connects at import time.
+A service's ``app.py`` builds one ``ServiceRuntime`` and runs ``runtime.lifespan`` in its
+FastAPI app's lifespan; nothing connects at import time. What runs follows the settings'
+``role`` (``python -m flint_<service> --role api|worker|all``): ``api`` runs neither the
+relay nor the consumers, ``worker`` and ``all`` run both.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+import time
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +22,8 @@ from faststream.kafka import KafkaBroker
 
 from flint_chassis import db
 from flint_chassis.config import ServiceSettings
-from flint_chassis.consumer import EventConsumer
-from flint_chassis.health import Check, database_check
+from flint_chassis.consumer import ConsumerOptions, ErrorRules, Subscription, SubscriptionConsumer
+from flint_chassis.health import Check, Degraded, database_check
 from flint_chassis.migrations import CHASSIS_MIGRATIONS, migrate
 from flint_chassis.outbox import OutboxRelay
 from flint_chassis.topics import ensure_topics
@@ -27,7 +31,8 @@ from flint_contracts.topics import dead_letter_topic
 
 log = logging.getLogger("flint.runtime")
 
-ConsumerFactory = Callable[[asyncpg.Pool], Iterable[EventConsumer]]
+# A relay that fails for a moment (a broker restart) is normal; longer, it is worth a word.
+RELAY_DEGRADED_AFTER = 5.0
 
 
 class ServiceRuntime:
@@ -37,21 +42,35 @@ class ServiceRuntime:
         *,
         migrations: Path | None = None,
         produces: Iterable[str] = (),
-        consumers: ConsumerFactory = lambda pool: (),
-        run_relay: bool = True,
-        run_consumers: bool = True,
+        subscriptions: Iterable[Subscription] = (),
+        errors: ErrorRules | None = None,
+        run_relay: bool | None = None,
+        run_consumers: bool | None = None,
     ) -> None:
+        """``errors`` classifies the service's own exceptions for every subscription
+        (``flint_chassis.consumer.ErrorRules``). ``run_relay`` and ``run_consumers``
+        default to the settings' role."""
         self.settings = settings
         self.service = settings.service_name
         self._migrations = migrations
         self._produces = tuple(produces)
-        self._consumer_factory = consumers
-        self._run_relay = run_relay
-        self._run_consumers = run_consumers
+        self.subscriptions = tuple(subscriptions)
+        self._errors = errors
+        self._run_relay = settings.runs_worker if run_relay is None else run_relay
+        self._run_consumers = settings.runs_worker if run_consumers is None else run_consumers
         self.pool: asyncpg.Pool | None = None
         self.relay: OutboxRelay | None = None
         self.broker: KafkaBroker | None = None
-        self.consumers: list[EventConsumer] = []
+        self.consumers: list[SubscriptionConsumer] = []
+
+    def consumer_groups(self) -> dict[str, tuple[str, ...]]:
+        """Each subscription's Kafka group id (also its inbox name) and topics."""
+        return {self.settings.group(s.name): s.topics for s in self.subscriptions}
+
+    def bind(self, subscription: Subscription, pool: asyncpg.Pool | None) -> SubscriptionConsumer:
+        return SubscriptionConsumer(subscription, pool, service=self.service,
+                                    group=self.settings.group(subscription.name),
+                                    options=ConsumerOptions.from_settings(self.settings), errors=self._errors)
 
     async def start(self) -> None:
         s = self.settings
@@ -65,7 +84,8 @@ class ServiceRuntime:
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
 
-        self.consumers = list(self._consumer_factory(self.pool)) if self._run_consumers else []
+        if self._run_consumers:
+            self.consumers = [self.bind(s, self.pool) for s in self.subscriptions]
         consumed = {t for c in self.consumers for t in c.topics}
         dead_letters = {dead_letter_topic(t, self.service) for t in consumed}
         await ensure_topics(s.kafka_bootstrap_servers, sorted(set(self._produces) | consumed | dead_letters),
@@ -81,8 +101,12 @@ class ServiceRuntime:
             for consumer in self.consumers:
                 consumer.register(self.broker)
             await self.broker.start()
+            for consumer in self.consumers:
+                consumer.start_redriver()
 
     async def stop(self) -> None:
+        for consumer in self.consumers:
+            await consumer.stop_redriver()
         if self.broker is not None:
             await self.broker.stop()
             self.broker = None
@@ -94,14 +118,28 @@ class ServiceRuntime:
             self.pool = None
 
     def health_checks(self) -> dict[str, Check]:
+        """``database`` always; ``kafka`` (degraded, never failing: writes still land in the
+        outbox) and ``consumers`` (failing when a partition is stalled) where they run."""
         checks: dict[str, Check] = {"database": database_check(lambda: self.pool)}
-        if self._run_consumers and self._consumer_factory is not None:
-            async def kafka() -> None:
-                if self.broker is not None and not await self.broker.ping(timeout=2):
-                    raise RuntimeError("Kafka does not answer")
-
-            checks["kafka"] = kafka
+        if self._run_relay or (self._run_consumers and self.subscriptions):
+            checks["kafka"] = self._kafka_check
+        if self._run_consumers and self.subscriptions:
+            checks["consumers"] = self._consumers_check
         return checks
+
+    async def _kafka_check(self) -> None:
+        if self.broker is not None and not await self.broker.ping(timeout=2):
+            raise Degraded("Kafka does not answer; writes wait in the outbox")
+        relay = self.relay
+        if relay is not None and relay.failing_since is not None:
+            failing_for = time.monotonic() - relay.failing_since
+            if failing_for > RELAY_DEGRADED_AFTER:
+                raise Degraded(f"the outbox relay cannot publish for {failing_for:.0f}s: {relay.last_error}")
+
+    async def _consumers_check(self) -> None:
+        stalls = [stall for consumer in self.consumers for stall in await consumer.stalls()]
+        if stalls:
+            raise RuntimeError("stalled: " + "; ".join(stalls))
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Any = None) -> AsyncIterator[None]:

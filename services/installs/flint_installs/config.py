@@ -3,7 +3,7 @@ written by ``make up``); tests pass them as keyword arguments."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
@@ -18,6 +18,11 @@ class InstallsSettings(ServiceSettings):
 
     host: str = Field(default="127.0.0.1", alias="FLINT_INSTALLS_HOST", description="Address the HTTP server binds.")
     port: int = Field(default=8101, alias="FLINT_INSTALLS_PORT", description="Port the HTTP server listens on.")
+    workers: int = Field(default=1, ge=1, alias="FLINT_INSTALLS_WORKERS", description="HTTP worker processes.")
+    role: Literal["all", "api", "worker"] = Field(
+        default="all", alias="FLINT_INSTALLS_ROLE",
+        description="`api` serves HTTP only, `worker` runs the outbox relay (HTTP: health only), `all` both.",
+    )
     orders_url: str | None = Field(default=None, alias="FLINT_ORDERS_URL")
     refunds_url: str | None = Field(default=None, alias="FLINT_REFUNDS_URL")
     invoicing_url: str | None = Field(default=None, alias="FLINT_INVOICING_URL")

@@ -37,9 +37,8 @@ def create_runtime(settings: OrdersSettings) -> ServiceRuntime:
         settings,
         migrations=MIGRATIONS,
         produces=[ORDERS_EVENTS],
-        consumers=lambda pool: subscribers.consumers(settings, pool),
-        run_relay=settings.runs_worker,
-        run_consumers=settings.runs_worker,
+        subscriptions=subscribers.SUBSCRIPTIONS,
+        errors=subscribers.rules,
     )
 
 

@@ -22,7 +22,6 @@ from flint_contracts.envelope import EventEnvelope
 from flint_contracts.events import DATA_MODELS
 from flint_contracts.topics import ORDERS_EVENTS, REGISTRY, dead_letter_topic
 from flint_orders import subscribers
-from flint_orders.config import OrdersSettings
 from flint_orders.domain import ORDER_EVENT_TYPES
 from flint_orders.schemas import OrderEventData
 
@@ -31,7 +30,7 @@ _REF = "#/components/schemas/{model}"
 
 
 def consumed_topics() -> list[str]:
-    return [topic for c in subscribers.consumers(OrdersSettings(), None) for topic in c.topics]
+    return [topic for s in subscribers.SUBSCRIPTIONS for topic in s.topics]
 
 
 def produced_topics() -> list[str]:

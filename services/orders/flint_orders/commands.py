@@ -1,37 +1,26 @@
 """Commands on ``flint.orders.commands.v1`` from internal services (checkout, storefronts):
 create an order, cancel it, add a note. The producer picks the order id (the envelope's
-subject), so a create delivered twice creates one order."""
+subject), so a create delivered twice creates one order; a create naming another
+merchant's order is refused (``order_id_taken``) and dead-lettered."""
 
 from __future__ import annotations
 
+import logging
+
 import asyncpg
 
-from flint_contracts import event_types as types
+from flint_chassis.consumer import Event
 from flint_contracts.envelope import EventEnvelope
-from flint_contracts.events.commands import AddNote, CancelOrder, CreateOrder
+from flint_contracts.events import AddNote, CancelOrder, CreateOrder
 from flint_orders import handlers
 from flint_orders.domain import Actor, Customer, Discount, NewLine
 from flint_orders.handlers import Cause, OrderDraft
-from flint_orders.consuming import applying, parse, unknown_type
+
+log = logging.getLogger("flint.orders.commands")
 
 
-async def on_command(conn: asyncpg.Connection, command: EventEnvelope) -> None:
-    if command.type == types.ORDER_CREATE:
-        await create(conn, command, parse(CreateOrder, command))
-    elif command.type == types.ORDER_CANCEL:
-        cancel = parse(CancelOrder, command)
-        await applying(handlers.cancel_order(conn, command.merchant_id, command.subject, cancel.reason,
-                                             actor=producer(command), cause=Cause.of(command), at=command.time))
-    elif command.type == types.ORDER_ADD_NOTE:
-        note = parse(AddNote, command)
-        actor = Actor(type=note.actor.type, id=note.actor.id)
-        await applying(handlers.add_note(conn, command.merchant_id, command.subject, note.body, actor=actor,
-                                         cause=Cause.of(command)))
-    else:
-        unknown_type(command)
-
-
-async def create(conn: asyncpg.Connection, command: EventEnvelope, order: CreateOrder) -> None:
+async def create(conn: asyncpg.Connection, command: Event[CreateOrder]) -> None:
+    order = command.data
     draft = OrderDraft(
         merchant_id=order.merchant_id,
         customer=Customer(email=order.customer.email, name=order.customer.name),
@@ -46,7 +35,21 @@ async def create(conn: asyncpg.Connection, command: EventEnvelope, order: Create
         tags=order.tags,
         note=order.note,
     )
-    await applying(handlers.create_order(conn, draft, actor=producer(command), cause=Cause.of(command)))
+    created = await handlers.create_order(conn, draft, actor=producer(command.envelope),
+                                          cause=Cause.of(command.envelope))
+    if created is None:
+        log.info("order.create %s: order %s exists already; nothing to do", command.id, command.subject)
+
+
+async def cancel(conn: asyncpg.Connection, command: Event[CancelOrder]) -> None:
+    await handlers.cancel_order(conn, command.merchant_id, command.subject, command.data.reason,
+                                actor=producer(command.envelope), cause=Cause.of(command.envelope), at=command.time)
+
+
+async def add_note(conn: asyncpg.Connection, command: Event[AddNote]) -> None:
+    note = command.data
+    await handlers.add_note(conn, command.merchant_id, command.subject, note.body,
+                            actor=Actor(type=note.actor.type, id=note.actor.id), cause=Cause.of(command.envelope))
 
 
 def producer(command: EventEnvelope) -> Actor:

@@ -18,7 +18,7 @@ class OrdersSettings(ServiceSettings):
     host: str = Field(default="127.0.0.1", alias="FLINT_ORDERS_HOST", description="Address the HTTP server binds.")
     port: int = Field(default=8102, alias="FLINT_ORDERS_PORT", description="Port the HTTP server listens on.")
     workers: int = Field(
-        default=1, alias="FLINT_ORDERS_WORKERS",
+        default=1, ge=1, alias="FLINT_ORDERS_WORKERS",
         description="HTTP worker processes. Each runs the whole service (relays and consumers may run side by side).",
     )
     role: Literal["all", "api", "worker"] = Field(
@@ -35,15 +35,3 @@ class OrdersSettings(ServiceSettings):
     token_cache_size: int = Field(
         default=10_000, description="Verified tokens kept in memory until they expire (skips re-checking signatures).",
     )
-
-    @property
-    def serves_http(self) -> bool:
-        return self.role in ("all", "api")
-
-    @property
-    def runs_worker(self) -> bool:
-        return self.role in ("all", "worker")
-
-    def group(self, name: str) -> str:
-        """A consumer group id (also the inbox's consumer name): ``<prefix>orders.<name>``."""
-        return f"{self.consumer_group_prefix}{self.service_name}.{name}"

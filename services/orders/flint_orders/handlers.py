@@ -26,6 +26,7 @@ from flint_orders.domain import (
     Actor,
     Customer,
     Discount,
+    DomainError,
     NewLine,
     Order,
     RefundDetails,
@@ -74,10 +75,14 @@ class OrderNotFound(LookupError):
 
 async def create_order(conn: asyncpg.Connection, draft: OrderDraft, *, actor: Actor, cause: Cause) -> Order | None:
     """Creates the order with the merchant's next number, then the buyer's note if any. With
-    an ``order_id`` that exists already (a create command delivered again), nothing changes
-    and None is returned."""
-    if draft.order_id is not None and await conn.fetchval("SELECT 1 FROM orders WHERE id = $1", draft.order_id):
-        return None
+    an ``order_id`` the merchant has already (a create command delivered again), nothing
+    changes and None is returned; one that another merchant's order has is refused."""
+    if draft.order_id is not None:
+        owner = await conn.fetchval("SELECT merchant_id FROM orders WHERE id = $1", draft.order_id)
+        if owner == draft.merchant_id:
+            return None
+        if owner is not None:
+            raise DomainError(f"order id {draft.order_id} is taken by another order", code="order_id_taken")
     number = await repository.next_number(conn, draft.merchant_id)
     order = Order.create(
         merchant_id=draft.merchant_id, number=number, customer=draft.customer, currency=draft.currency,

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from flint_chassis.errors import Conflict
 from flint_orders.domain import Order, TimelineEntry
 
 Executor = asyncpg.Connection | asyncpg.Pool
@@ -78,8 +79,9 @@ UPDATE idempotency_keys SET status_code = $4, response = $5::jsonb WHERE merchan
 _PURGE_KEYS = "DELETE FROM idempotency_keys WHERE expires_at < now()"
 
 
-class ConcurrentChange(Exception):
-    """The order changed since it was loaded; the caller retries with the new version."""
+class ConcurrentChange(Conflict):
+    """The order changed since it was loaded; the caller retries with the new version (a
+    consumer does so by itself: ``flint_chassis.errors.Conflict``)."""
 
 
 def dumps(value: Any) -> str:

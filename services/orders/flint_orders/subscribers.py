@@ -1,84 +1,86 @@
 """Thin Kafka adapters: contract model in, handler call, nothing else.
 
-Each topic has its own consumer group (``<prefix>orders.<name>``), run by the chassis'
-``EventConsumer``: inbox, offsets after commit, dead letters. A message that can never
-apply raises ``PermanentError`` and is dead-lettered at once with the reason; when it names
-an order that exists, ``note_dead_letter`` records ``event.rejected`` on its timeline.
-Duplicates and stale events change nothing (the inbox, then the domain, drop them).
+Each subscription is its own consumer group (``<prefix>orders.<name>``), run by the chassis
+(``flint_chassis.consumer``): envelope and data are validated against the contracts before
+a handler runs, the inbox drops duplicates, and ``rules`` says what the domain's refusals
+mean for a message. When a dead-lettered event names an order of its merchant,
+``note_dead_letter`` records ``event.rejected`` on the order's timeline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 import asyncpg
 
-from flint_chassis.auth import InstallProjection
-from flint_chassis.consumer import EventConsumer
+from flint_chassis import install_state
+from flint_chassis.consumer import Event, PermanentError, RetryLater, Subscription
 from flint_contracts import event_types as types
 from flint_contracts.envelope import EventEnvelope
-from flint_contracts.events.invoices import InvoiceData
-from flint_contracts.events.payments import PaymentCaptured, PaymentFailed
-from flint_contracts.events.refunds import RefundData
+from flint_contracts.events import InvoiceData, PaymentCaptured, PaymentFailed, RefundData
 from flint_contracts.ids import is_id
-from flint_contracts.topics import INSTALLS_EVENTS, INVOICES_EVENTS, ORDERS_COMMANDS, PAYMENTS_EVENTS, REFUNDS_EVENTS
+from flint_contracts.topics import INVOICES_EVENTS, ORDERS_COMMANDS, PAYMENTS_EVENTS, REFUNDS_EVENTS
 from flint_orders import commands, handlers
-from flint_orders.consuming import applying, parse, unknown_type
-from flint_orders.config import OrdersSettings
-from flint_orders.domain import Actor, RefundDetails, RefundLine
-from flint_orders.handlers import Cause
-
-Handler = Callable[[asyncpg.Connection, EventEnvelope], Awaitable[None]]
-
-_REFUND_STATUS = {types.REFUND_CREATED: "pending", types.REFUND_SUCCEEDED: "succeeded", types.REFUND_FAILED: "failed"}
+from flint_orders.domain import Actor, DomainError, RefundDetails, RefundLine
+from flint_orders.handlers import Cause, OrderNotFound
 
 
-def consumers(settings: OrdersSettings, pool: asyncpg.Pool | None) -> list[EventConsumer]:
-    """Every consumer the orders worker runs (``pool`` may be None to list them)."""
-    options: dict[str, Any] = {"max_attempts": settings.consumer_max_attempts,
-                               "retry_backoff": settings.consumer_retry_backoff}
+def rules(error: Exception) -> Exception | None:
+    """What the domain's refusals mean for a consumed message."""
+    if isinstance(error, OrderNotFound):
+        # Topics have no order between them: a payment may arrive just before the command
+        # that creates its order. Parked, it is tried again for a while before it is a dead letter.
+        return RetryLater(f"unknown order {error} for this merchant", code="unknown_order")
+    if isinstance(error, DomainError):
+        return PermanentError(str(error), code=error.code)
+    return None
 
-    def consumer(name: str, topic: str, handler: Handler, *, notes: bool = True) -> EventConsumer:
-        return EventConsumer(service=settings.service_name, name=settings.group(name), topics=(topic,), pool=pool,
-                             handler=handler, on_dead_letter=note_dead_letter if notes else None, **options)
 
-    return [
-        consumer("commands", ORDERS_COMMANDS, commands.on_command),
-        consumer("payments", PAYMENTS_EVENTS, on_payment_event),
-        consumer("refunds", REFUNDS_EVENTS, on_refund_event),
-        consumer("invoices", INVOICES_EVENTS, on_invoice_event),
-        consumer("install-state", INSTALLS_EVENTS, InstallProjection.apply, notes=False),
-    ]
+async def note_dead_letter(conn: asyncpg.Connection, event: EventEnvelope, reason: str) -> None:
+    """The order explains itself: its timeline says which event was rejected and why."""
+    order_id = event.subject if is_id(event.subject, "ord") else event.data.get("order_id")
+    if is_id(order_id, "ord"):
+        await handlers.note_rejected_event(conn, order_id, event, reason)
 
+
+# --- commands ----------------------------------------------------------------------------------------
+
+orders_commands = Subscription("commands", ORDERS_COMMANDS, on_dead_letter=note_dead_letter)
+orders_commands.on(types.ORDER_CREATE)(commands.create)
+orders_commands.on(types.ORDER_CANCEL)(commands.cancel)
+orders_commands.on(types.ORDER_ADD_NOTE)(commands.add_note)
 
 # --- payments ----------------------------------------------------------------------------------------
 
+payments = Subscription("payments", PAYMENTS_EVENTS, on_dead_letter=note_dead_letter)
 
-async def on_payment_event(conn: asyncpg.Connection, event: EventEnvelope) -> None:
-    if event.type == types.PAYMENT_CAPTURED:
-        captured = parse(PaymentCaptured, event)
-        await applying(handlers.record_payment_captured(
-            conn, event.merchant_id, captured.order_id, captured.payment_id, captured.amount,
-            method=captured.method, invoice_id=captured.invoice_id, at=captured.captured_at, cause=Cause.of(event),
-        ))
-    elif event.type == types.PAYMENT_FAILED:
-        failed = parse(PaymentFailed, event)
-        await applying(handlers.record_payment_failed(
-            conn, event.merchant_id, failed.order_id, failed.payment_id, failed.amount, method=failed.method,
-            failure_code=failed.failure_code, failure_message=failed.failure_message, invoice_id=failed.invoice_id,
-            at=failed.failed_at, cause=Cause.of(event),
-        ))
-    else:
-        unknown_type(event)
+
+@payments.on(types.PAYMENT_CAPTURED)
+async def payment_captured(conn: asyncpg.Connection, event: Event[PaymentCaptured]) -> None:
+    captured = event.data
+    await handlers.record_payment_captured(
+        conn, event.merchant_id, captured.order_id, captured.payment_id, captured.amount, method=captured.method,
+        invoice_id=captured.invoice_id, at=captured.captured_at, cause=Cause.of(event.envelope),
+    )
+
+
+@payments.on(types.PAYMENT_FAILED)
+async def payment_failed(conn: asyncpg.Connection, event: Event[PaymentFailed]) -> None:
+    failed = event.data
+    await handlers.record_payment_failed(
+        conn, event.merchant_id, failed.order_id, failed.payment_id, failed.amount, method=failed.method,
+        failure_code=failed.failure_code, failure_message=failed.failure_message, invoice_id=failed.invoice_id,
+        at=failed.failed_at, cause=Cause.of(event.envelope),
+    )
 
 
 # --- refunds -----------------------------------------------------------------------------------------
 
+refunds = Subscription("refunds", REFUNDS_EVENTS, on_dead_letter=note_dead_letter)
+_REFUND_STATUS = {types.REFUND_CREATED: "pending", types.REFUND_SUCCEEDED: "succeeded", types.REFUND_FAILED: "failed"}
 
-async def on_refund_event(conn: asyncpg.Connection, event: EventEnvelope) -> None:
-    status = _REFUND_STATUS.get(event.type) or unknown_type(event)
-    refund = parse(RefundData, event)
+
+@refunds.on(*_REFUND_STATUS)
+async def refund_changed(conn: asyncpg.Connection, event: Event[RefundData]) -> None:
+    status, refund = _REFUND_STATUS[event.type], event.data
     details = RefundDetails(
         refund_id=refund.refund_id,
         amount=refund.amount,
@@ -90,32 +92,28 @@ async def on_refund_event(conn: asyncpg.Connection, event: EventEnvelope) -> Non
         note=refund.note,
         actor=Actor(type=refund.actor.type, id=refund.actor.id),
     )
-    at = refund.created_at if status == "pending" else event.time
-    await applying(handlers.record_refund(
-        conn, event.merchant_id, refund.order_id, details, status, at=at,
-        processor_reference=refund.processor_reference, failure_reason=refund.failure_reason, cause=Cause.of(event),
-    ))
+    await handlers.record_refund(
+        conn, event.merchant_id, refund.order_id, details, status,
+        at=refund.created_at if status == "pending" else event.time,
+        processor_reference=refund.processor_reference, failure_reason=refund.failure_reason,
+        cause=Cause.of(event.envelope),
+    )
 
 
 # --- invoices ----------------------------------------------------------------------------------------
 
+invoices = Subscription("invoices", INVOICES_EVENTS, on_dead_letter=note_dead_letter)
 
-async def on_invoice_event(conn: asyncpg.Connection, event: EventEnvelope) -> None:
-    if not event.type.startswith("invoice.") or event.type not in types.REGISTRY:
-        unknown_type(event)
-    invoice = parse(InvoiceData, event)
-    await applying(handlers.record_invoice(
+
+@invoices.on(*(t.name for t in types.for_topic(INVOICES_EVENTS)))
+async def invoice_changed(conn: asyncpg.Connection, event: Event[InvoiceData]) -> None:
+    invoice = event.data
+    await handlers.record_invoice(
         conn, event.merchant_id, invoice.order_id, invoice.invoice_id, invoice.status, invoice.amount_due,
         event_type=event.type, at=event.time, overdue=invoice.overdue, hosted_url=invoice.hosted_url,
-        reminder_number=invoice.reminder_number, cause=Cause.of(event),
-    ))
+        reminder_number=invoice.reminder_number, cause=Cause.of(event.envelope),
+    )
 
 
-# --- shared ------------------------------------------------------------------------------------------
-
-
-async def note_dead_letter(conn: asyncpg.Connection, event: EventEnvelope, reason: str) -> None:
-    """The order explains itself: its timeline says which event was rejected and why."""
-    order_id = event.subject if is_id(event.subject, "ord") else event.data.get("order_id")
-    if is_id(order_id, "ord"):
-        await handlers.note_rejected_event(conn, order_id, event, reason)
+SUBSCRIPTIONS = (orders_commands, payments, refunds, invoices, install_state.subscription)
+"""Everything the orders worker consumes."""

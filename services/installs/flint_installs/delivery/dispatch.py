@@ -1,0 +1,77 @@
+"""One round of webhook delivery: claim what is due, send it, record what happened.
+
+A round claims due deliveries in a short transaction of its own (each the oldest pending one
+of its order, see the repository), sends them concurrently with no database connection
+held, then records each attempt in its own transaction: delivered, retried later with
+backoff, or given up when the retry window has closed. An endpoint that has failed every
+attempt for ``disable_after`` is disabled in that same transaction, and ``on_disabled`` runs
+there too, so whatever it writes (the ``webhook_endpoint.disabled`` event, through the
+outbox) commits with the change or not at all.
+
+The loop that runs rounds (wake-up, shutdown) belongs to the service's worker and is wired
+with the router.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from flint_installs.delivery import repository
+from flint_installs.delivery.config import DeliverySettings
+from flint_installs.delivery.model import ClaimedDelivery, Sealer
+from flint_installs.delivery.sender import WebhookMessage, WebhookSender
+
+OnDisabled = Callable[[asyncpg.Connection, str, datetime], Awaitable[None]]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Dispatcher:
+    """Delivers due webhooks, one round per :meth:`deliver_due` call."""
+
+    def __init__(self, pool: asyncpg.Pool, sender: WebhookSender, sealer: Sealer, settings: DeliverySettings, *,
+                 on_disabled: OnDisabled | None = None, clock: Callable[[], datetime] = _utc_now,
+                 rng: random.Random | None = None) -> None:
+        self._pool = pool
+        self._sender = sender
+        self._sealer = sealer
+        self._lease = timedelta(seconds=settings.claim_lease)
+        self._policy = settings.retry_policy()
+        self._on_disabled = on_disabled
+        self._clock = clock
+        self._rng = rng
+
+    async def deliver_due(self, *, limit: int = 50) -> int:
+        """Send up to ``limit`` due deliveries; returns how many were attempted."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            claimed = await repository.claim_due(conn, now=self._clock(), lease=self._lease, limit=limit)
+        await asyncio.gather(*(self._deliver(delivery) for delivery in claimed))
+        return len(claimed)
+
+    async def _deliver(self, delivery: ClaimedDelivery) -> None:
+        async with self._pool.acquire() as conn:
+            secrets = await repository.active_secrets(conn, self._sealer, delivery.endpoint_id, now=self._clock())
+        result = await self._sender.send(WebhookMessage(
+            url=delivery.url, body=delivery.body, event_id=delivery.event_id, event_type=delivery.event_type,
+            delivery_id=delivery.id, secrets=tuple(secrets),
+        ))
+        now = self._clock()
+        retry_at = None if result.delivered else self._policy.next_attempt_at(
+            created_at=delivery.created_at, failed_attempts=delivery.attempts + 1, now=now, rng=self._rng)
+        async with self._pool.acquire() as conn, conn.transaction():
+            failing_since = await repository.record_attempt(conn, delivery, result, retry_at=retry_at, now=now)
+            if self._policy.should_disable(failing_since=failing_since, now=now):
+                await self._disable(conn, delivery.endpoint_id, failing_since, now)
+
+    async def _disable(self, conn: asyncpg.Connection, endpoint_id: str, failing_since: datetime,
+                       now: datetime) -> None:
+        reason = f"every attempt failed since {failing_since.isoformat()}"
+        if await repository.disable_endpoint(conn, endpoint_id, now=now, reason=reason) and self._on_disabled:
+            await self._on_disabled(conn, endpoint_id, now)
