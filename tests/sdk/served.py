@@ -22,8 +22,8 @@ import uvicorn
 from flint_chassis.topics import ensure_topics
 from flint_contracts.topics import ORDERS_EVENTS
 from flint_installs.app import create_app as create_installs_app
-from flint_orders import subscribers
 from flint_orders.app import create_app as create_orders_app
+from flint_orders.app import create_runtime
 from flint_orders.config import OrdersSettings
 from tests.installs.support import ADMIN_KEY, settings_for
 from tests.orders.service import start_groups_at_end
@@ -124,9 +124,9 @@ class ServedFlint:
         settings = OrdersSettings(
             database_url=self._server_url, database_name=database, kafka_bootstrap_servers=self._kafka,
             installs_url=self.services.installs_url, consumer_group_prefix=f"{database}.", outbox_poll_interval=0.2,
-            consumer_max_attempts=3, consumer_retry_backoff=0.1,
+            consumer_retry_backoff=0.05, consumer_park_delays=[0.2, 0.4, 0.8], consumer_redrive_interval=0.05,
         )
-        groups = {c.name: c.topics for c in subscribers.consumers(settings, pool=None)}
+        groups = create_runtime(settings).consumer_groups()
         consumed = sorted({topic for topics in groups.values() for topic in topics})
         await ensure_topics(self._kafka, [*consumed, ORDERS_EVENTS], partitions=settings.topic_partitions)
         await start_groups_at_end(self._kafka, groups)
