@@ -227,3 +227,30 @@ def test_the_group_is_named_after_the_app():
     assert Plugin(app_id, "password", "127.0.0.1:1", name="invoicer").group_id == f"{app_id}.invoicer"
     with pytest.raises(ValueError):
         Plugin("ANONYMOUS", "password", "127.0.0.1:1")
+
+
+async def test_stopping_lets_the_handler_in_hand_finish_and_commit(new_app, kafka_bootstrap):
+    # given a plugin in the middle of handling an event
+    app = await new_app()
+    event = refund_created()
+    await publish(kafka_bootstrap, app.topic, event)
+    plugin = plugin_for(app)
+    entered, release, finished = asyncio.Event(), asyncio.Event(), []
+
+    @plugin.on("refund.created")
+    async def refund_asked(received: Event) -> None:
+        entered.set()
+        await release.wait()
+        finished.append(received.id)
+
+    await plugin.start()
+    await asyncio.wait_for(entered.wait(), 30)
+    # when it is stopped, and the handler finishes meanwhile
+    stopping = asyncio.create_task(plugin.stop())
+    await asyncio.sleep(0.1)  # stop() is under way while the handler still runs
+    release.set()
+    await asyncio.wait_for(stopping, 30)
+    # then the handler completed and its offset was committed before the consumer left
+    assert finished == [event.id]
+    partition, offset = await partition_and_offset(kafka_bootstrap, app.topic, event.id)
+    assert (await committed(kafka_bootstrap, plugin.group_id, app.topic))[partition] == offset + 1
