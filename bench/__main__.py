@@ -1,6 +1,7 @@
-"""`python -m bench`: every benchmark, one after the other (today: GET /v1/orders/{id})."""
+"""`python -m bench`: every benchmark, one after the other (GET /v1/orders/{id}, then POST /v1/orders)."""
 
-from bench import orders_get
+from bench import orders_create, orders_get
 
 if __name__ == "__main__":
-    orders_get.main()
+    orders_get.main([])
+    orders_create.main([])

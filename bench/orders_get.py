@@ -116,6 +116,13 @@ class Issuer:
                   "jti": uuid.uuid4().hex}
         return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
 
+    def merchant_token(self, merchant_id: str, scopes: str) -> str:
+        """A merchant's own backend token (client_credentials: no install, no app)."""
+        now = int(time.time())
+        claims = {"iss": self.url, "sub": merchant_id, "aud": ["flint:orders"], "merchant_id": merchant_id,
+                  "scope": scopes, "iat": now, "exp": now + 3600, "jti": uuid.uuid4().hex}
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+
     def close(self) -> None:
         self.server.shutdown()
 
@@ -154,8 +161,8 @@ async def seed(server_url: str, count: int, install: tuple[str, str, str]) -> li
                 )
                 if number % 2:
                     order.record_payment_captured(new_id("pay"), order.totals.total, at=order.created_at)
-                await repository.add(conn, order)
-                await repository.append_timeline(conn, order.pull_new_entries(), {}, None)
+                await repository.add(conn, order, timeline=repository.NewEntries(order.new_entries, {}, None))
+                order.pull_new_entries()
                 ids.append(order.id)
             await conn.execute(
                 "INSERT INTO flint_install_state (install_id, app_id, merchant_id, scopes, status, updated_at) "

@@ -13,15 +13,18 @@ from flint_contracts.events import (
     InstallData,
     InvoiceData,
     NoDataModelError,
+    OrderEventData,
     PaymentCaptured,
     PaymentFailed,
     RefundData,
     RefundLine,
+    WebhookEndpointDisabled,
     build_envelope,
     parse_data,
 )
 from flint_contracts.fields import NonNegativeMoney, PositiveMoney
 from flint_contracts.ids import id_time_ms, is_id, new_id
+from flint_contracts.order import OrderRecord
 from flint_contracts.money import CurrencyCode, MixedCurrencyError, Money, currency_exponent, total
 
 __all__ = [
@@ -41,12 +44,15 @@ __all__ = [
     "Money",
     "NoDataModelError",
     "NonNegativeMoney",
+    "OrderEventData",
+    "OrderRecord",
     "PaymentCaptured",
     "PaymentFailed",
     "PositiveMoney",
     "RefundData",
     "RefundLine",
     "UnknownEventTypeError",
+    "WebhookEndpointDisabled",
     "build_envelope",
     "currency_exponent",
     "deliverable_to",

@@ -64,15 +64,3 @@ class EventEnvelope(BaseModel):
     @classmethod
     def from_bytes(cls, raw: bytes) -> EventEnvelope:
         return cls.model_validate_json(raw)
-
-    def caused(self, type: str, source: str, **fields: Any) -> EventEnvelope:
-        """A new event caused by this one, carrying its correlation id forward."""
-        return EventEnvelope(
-            type=type,
-            source=source,
-            merchant_id=fields.pop("merchant_id", self.merchant_id),
-            subject=fields.pop("subject", self.subject),
-            correlation_id=self.correlation_id or self.id,
-            causation_id=self.id,
-            **fields,
-        )

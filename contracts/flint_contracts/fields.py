@@ -7,12 +7,15 @@ id expected, and documents the id's pattern in the JSON schema. ``PositiveMoney`
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, StringConstraints
 
 from flint_contracts.ids import PREFIXES, id_pattern, is_id
+from flint_contracts.limits import MAX_EMAIL_LENGTH, MAX_TAG_LENGTH
 from flint_contracts.money import Money
+from flint_contracts.text import check_text
 
 # A fixed, well-formed ULID for examples in schemas and docs.
 _EXAMPLE_ULID = "01JD3Z6Q0G8V6M4X2K9T7B5N1S"
@@ -49,6 +52,33 @@ InvoiceId = prefixed_id("inv")
 AppId = prefixed_id("app")
 InstallId = prefixed_id("ins")
 WebhookEndpointId = prefixed_id("whe")
+DeliveryId = prefixed_id("dlv")
+EventId = prefixed_id("evt")
+NoteId = prefixed_id("not")
+
+# --- text with a shape ------------------------------------------------------------------------
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+"""What Flint accepts as an email address: something@domain.tld, no spaces."""
+EMAIL = re.compile(EMAIL_PATTERN)
+
+Email = Annotated[
+    str,
+    StringConstraints(max_length=MAX_EMAIL_LENGTH, pattern=EMAIL_PATTERN),
+    AfterValidator(check_text),
+    Field(examples=["ada@example.com"]),
+]
+
+TAG_PATTERN = r"^[^/\s]([^/]*[^/\s])?$"
+"""A tag appears in URLs (``PUT /v1/orders/{id}/tags/{tag}``): no slash, no surrounding spaces."""
+TAG = re.compile(TAG_PATTERN)
+
+Tag = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_TAG_LENGTH, pattern=TAG_PATTERN),
+    AfterValidator(check_text),
+    Field(examples=["wholesale"]),
+]
 
 
 def _not_negative(value: Money) -> Money:

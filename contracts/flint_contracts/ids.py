@@ -1,8 +1,9 @@
 """Prefixed, time-sortable identifiers: ``ord_01JD3Z6Q0G8V6M4X2K9T7B5N1R``.
 
 The part after the prefix is a ULID (48-bit millisecond time + 80 random bits, Crockford
-base32), so ids sort by creation time as plain strings. Within one process, ids made in
-the same millisecond still sort in creation order.
+base32; made by python-ulid), so ids sort by creation time as plain strings. Within one
+process, ids made in the same millisecond still sort in creation order (python-ulid's
+strict monotonic policy), and so do ids made while the wall clock steps back.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 import threading
 import time
 
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+from ulid import ULID, StrictMonotonicPolicy, ULIDGenerator
 
 PREFIXES: dict[str, str] = {
     "mer": "merchant",
@@ -32,46 +33,46 @@ PREFIXES: dict[str, str] = {
 
 # 26 base32 characters hold 130 bits; a ULID uses 128, so the first character is at most 7.
 _ID_RE = re.compile(r"^(?P<prefix>[a-z]{3})_(?P<ulid>[0-7][0-9A-HJKMNP-TV-Z]{25})$")
+
+
+class _ForwardClock:
+    """Milliseconds since the epoch that never go backwards: if the wall clock steps back,
+    ids keep the last millisecond (and count up within it) instead of sorting before older ids."""
+
+    def __init__(self) -> None:
+        self.last_ms = -1
+
+    def __call__(self) -> int:
+        self.last_ms = max(self.last_ms, time.time_ns() // 1_000_000)
+        return self.last_ms
+
+
+def _new_generator() -> ULIDGenerator:
+    return ULIDGenerator(clock=_ForwardClock(), policy=StrictMonotonicPolicy())
+
+
+_generator = _new_generator()
+# Held around the clock read too (python-ulid reads the clock before its own lock), so two
+# threads can never take their timestamps in one order and their ids in the other.
 _lock = threading.Lock()
-_last_ms = -1
-_last_random = 0
 
 
 def _forget_last_id() -> None:
-    # A forked child inherits the parent's counter: without this, parent and child would
-    # both increment the same random part within one millisecond and make the same id.
-    global _last_ms, _last_random, _lock
-    _lock = threading.Lock()
-    _last_ms = -1
-    _last_random = 0
+    # A forked child inherits the parent's generator: without this, parent and child would
+    # both count up from the same id within one millisecond and make the same id.
+    global _generator, _lock
+    _generator, _lock = _new_generator(), threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_last_id)
 
 
-def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        value, rem = divmod(value, 32)
-        chars.append(_ALPHABET[rem])
-    return "".join(reversed(chars))
-
-
 def new_id(prefix: str) -> str:
     """A new id with a registered prefix (see ``PREFIXES``)."""
-    global _last_ms, _last_random
     if prefix not in PREFIXES:
         raise ValueError(f"unknown id prefix {prefix!r}")
     with _lock:
-        now_ms = time.time_ns() // 1_000_000
-        if now_ms <= _last_ms:
-            now_ms = _last_ms
-            _last_random = (_last_random + 1) & ((1 << 80) - 1)
-        else:
-            _last_ms = now_ms
-            _last_random = int.from_bytes(os.urandom(10), "big") >> 1  # room to increment
-        value = (now_ms << 80) | _last_random
-    return f"{prefix}_{_encode(value, 26)}"
+        return f"{prefix}_{_generator.generate()}"
 
 
 def id_pattern(prefix: str) -> str:
@@ -92,7 +93,4 @@ def id_time_ms(value: str) -> int:
     match = _ID_RE.match(value)
     if not match:
         raise ValueError(f"not a Flint id: {value!r}")
-    number = 0
-    for char in match.group("ulid")[:10]:
-        number = number * 32 + _ALPHABET.index(char)
-    return number
+    return ULID.from_str(match.group("ulid")).milliseconds

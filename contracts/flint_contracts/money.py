@@ -38,6 +38,10 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 MAX_AMOUNT = 2**53 - 1
 
 
+_new_object = object.__new__
+_set_attribute = object.__setattr__
+
+
 class MixedCurrencyError(ValueError):
     """Two amounts in different currencies were combined."""
 
@@ -87,6 +91,21 @@ class Money(BaseModel):
     def zero(cls, currency: str) -> Money:
         return cls(amount=0, currency=currency)
 
+    def _result(self, amount: int) -> Money:
+        """Money in this (already validated) currency: only the amount's bound is checked.
+
+        Arithmetic results skip pydantic's validation, which cost more than the sum itself;
+        this sets exactly the attributes ``model_construct`` sets, and an amount beyond the
+        bound goes through the validating constructor so it fails as any other would."""
+        if not -MAX_AMOUNT <= amount <= MAX_AMOUNT:
+            return Money(amount=amount, currency=self.currency)
+        money = _new_object(Money)
+        _set_attribute(money, "__dict__", {"amount": amount, "currency": self.currency})
+        _set_attribute(money, "__pydantic_fields_set__", {"amount", "currency"})
+        _set_attribute(money, "__pydantic_extra__", None)
+        _set_attribute(money, "__pydantic_private__", None)
+        return money
+
     @classmethod
     def from_decimal(cls, value: str | Decimal, currency: str) -> Money:
         """Parse a major-unit decimal ("12.50") exactly; refuses more digits than the currency has."""
@@ -128,18 +147,18 @@ class Money(BaseModel):
         return other
 
     def __add__(self, other: Money) -> Money:
-        return Money(amount=self.amount + self._same(other).amount, currency=self.currency)
+        return self._result(self.amount + self._same(other).amount)
 
     def __sub__(self, other: Money) -> Money:
-        return Money(amount=self.amount - self._same(other).amount, currency=self.currency)
+        return self._result(self.amount - self._same(other).amount)
 
     def __neg__(self) -> Money:
-        return Money(amount=-self.amount, currency=self.currency)
+        return self._result(-self.amount)
 
     def __mul__(self, factor: int) -> Money:
         if isinstance(factor, bool) or not isinstance(factor, int):
             raise TypeError("Money can only be multiplied by an integer")
-        return Money(amount=self.amount * factor, currency=self.currency)
+        return self._result(self.amount * factor)
 
     __rmul__ = __mul__
 
@@ -161,7 +180,5 @@ class Money(BaseModel):
 
 def total(amounts: list[Money], currency: str) -> Money:
     """Sum of amounts that must all be in ``currency`` (zero for an empty list)."""
-    result = Money.zero(currency)
-    for amount in amounts:
-        result = result + amount
-    return result
+    zero = Money.zero(currency)
+    return zero._result(sum(zero._same(amount).amount for amount in amounts))  # noqa: SLF001 - same class

@@ -18,9 +18,12 @@ from flint_contracts.events import (
     PaymentCaptured,
     PaymentFailed,
     RefundData,
+    OrderEventData,
     RefundLine,
+    WebhookEndpointDisabled,
 )
 from flint_contracts.ids import new_id
+from flint_contracts.order import EXAMPLE_ORDER, OrderRecord
 from flint_contracts.money import Money
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -96,3 +99,43 @@ def cancel_order(**changes: Any) -> CancelOrder:
 
 def add_note(**changes: Any) -> AddNote:
     return AddNote(**(dict(body="Called the buyer.", actor=Actor(type="merchant", id=new_id("mer"))) | changes))
+
+
+def order(**changes: Any) -> OrderRecord:
+    """The documented example order with fresh ids."""
+    fields = EXAMPLE_ORDER | dict(id=new_id("ord"), merchant_id=new_id("mer"))
+    fields["line_items"] = [line | {"id": new_id("lin")} for line in EXAMPLE_ORDER["line_items"]]
+    return OrderRecord.model_validate(fields | changes)
+
+
+def order_event(timeline_type: str = "order.created", **changes: Any) -> OrderEventData:
+    """An order event's data; the detail its type needs is filled in (override any field)."""
+    record = changes.pop("order", None) or order()
+    details: dict[str, Any] = {
+        "order.created": {"number": record.number},
+        "order.canceled": {"reason": "Customer changed their mind."},
+        "order.note_added": {"note": {"id": new_id("not"), "body": "Wrap it.", "actor": {"type": "buyer"},
+                                      "at": NOW}},
+        "order.metadata_updated": {"app_id": new_id("app"), "metadata": {"points": 3}},
+        "order.updated": {"added": "vip"},
+    }
+    payment = {"id": new_id("pay"), "amount": eur(3760), "method": "card", "status": "captured", "at": NOW}
+    refund = {"id": new_id("rfd"), "status": "succeeded", "amount": eur(1000), "lines": [], "shipping": eur(0),
+              "reason": "goodwill", "actor": {"type": "merchant", "id": record.merchant_id},
+              "created_at": NOW, "updated_at": NOW, "processor_reference": "sbx_re_1"}
+    for paying in ("order.paid", "order.partially_paid"):
+        details[paying] = {"payment": payment}
+    for refunding in ("order.refunded", "order.partially_refunded", "refund.created", "refund.failed"):
+        details[refunding] = {"refund": refund}
+    fields = dict(order=record, timeline_type=timeline_type, actor=Actor(type="system", id="flint.checkout"),
+                  changes={}, **details.get(timeline_type, {}))
+    return OrderEventData.model_validate(fields | changes)
+
+
+def webhook_endpoint_disabled(**changes: Any) -> WebhookEndpointDisabled:
+    fields = dict(
+        webhook_endpoint_id=new_id("whe"), install_id=new_id("ins"), app_id=new_id("app"), merchant_id=new_id("mer"),
+        url="https://plugin.example/hooks", reason="every delivery failed for 3 days", failing_since=NOW,
+        failed_attempts=40, last_delivery_id=new_id("dlv"), disabled_at=NOW,
+    )  # fmt: skip
+    return WebhookEndpointDisabled(**(fields | changes))

@@ -39,16 +39,6 @@ def test_an_envelope_gets_a_stable_event_id_and_an_aware_time() -> None:
     assert EventEnvelope.from_bytes(envelope.to_bytes()).id == envelope.id
 
 
-def test_a_caused_event_carries_the_correlation_forward() -> None:
-    first = order_paid()
-    second = first.caused("order.updated", "flint.orders")
-    third = second.caused("order.note_added", "flint.orders")
-    assert second.causation_id == first.id
-    assert third.causation_id == second.id
-    assert third.correlation_id == second.correlation_id == first.id
-    assert (third.merchant_id, third.subject) == (first.merchant_id, first.subject)
-
-
 @pytest.mark.parametrize(
     "change",
     [

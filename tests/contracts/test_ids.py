@@ -53,8 +53,7 @@ def test_ids_made_in_sequence_sort_in_creation_order() -> None:
 
 def test_ids_made_within_one_millisecond_still_sort_in_creation_order(monkeypatch: pytest.MonkeyPatch) -> None:
     # given a clock that does not move
-    monkeypatch.setattr(ids, "_last_ms", -1)
-    monkeypatch.setattr(ids, "_last_random", 0)
+    monkeypatch.setattr(ids, "_generator", ids._new_generator())
     frozen_ns = time.time_ns()
     monkeypatch.setattr(ids.time, "time_ns", lambda: frozen_ns)
     # when many ids are made
@@ -80,8 +79,7 @@ def test_id_time_refuses_what_is_not_an_id() -> None:
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_a_forked_worker_never_repeats_its_parents_next_id(monkeypatch: pytest.MonkeyPatch) -> None:
     # given a parent that made an id, and a clock stuck on that millisecond
-    monkeypatch.setattr(ids, "_last_ms", -1)
-    monkeypatch.setattr(ids, "_last_random", 0)
+    monkeypatch.setattr(ids, "_generator", ids._new_generator())
     frozen_ns = time.time_ns()
     monkeypatch.setattr(ids.time, "time_ns", lambda: frozen_ns)
     new_id("ord")
@@ -99,3 +97,16 @@ def test_a_forked_worker_never_repeats_its_parents_next_id(monkeypatch: pytest.M
     # then they differ
     assert is_id(child_id, "ord")
     assert child_id != parent_id
+
+
+def test_ids_still_sort_when_the_wall_clock_steps_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given an id made now
+    monkeypatch.setattr(ids, "_generator", ids._new_generator())
+    now_ns = time.time_ns()
+    monkeypatch.setattr(ids.time, "time_ns", lambda: now_ns)
+    first = new_id("evt")
+    # when the clock steps back a second (NTP) and more ids are made
+    monkeypatch.setattr(ids.time, "time_ns", lambda: now_ns - 1_000_000_000)
+    later = [new_id("evt") for _ in range(3)]
+    # then they still sort after the first
+    assert [first, *later] == sorted([first, *later])

@@ -179,3 +179,13 @@ def test_decimal_and_json_forms_give_back_the_same_money(money: Money) -> None:
     assert Money.from_decimal(money.to_decimal(), money.currency) == money
     assert Money.from_decimal(str(money).split()[0], money.currency) == money
     assert Money.model_validate_json(money.model_dump_json()) == money
+
+
+def test_a_result_of_arithmetic_is_money_like_any_other() -> None:
+    # given a sum, a difference and a product (built without re-validating)
+    results = [eur(700) + eur(550), eur(1500) - eur(250), eur(625) * 2, -eur(-1250)]
+    # then each equals, hashes, prints and serializes as the same amount made directly
+    for result in results:
+        assert result == eur(1250) and hash(result) == hash(eur(1250))
+        assert (str(result), result.model_dump_json()) == (str(eur(1250)), eur(1250).model_dump_json())
+        assert result.model_copy(update={"amount": 1}) == eur(1)

@@ -59,6 +59,7 @@ async def test_a_broker_formatted_before_the_plugin_listener_restarts_with_it_an
            "DATABASE_URL": server_url}
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "FLINT_KAFKA_PLUGIN_BOOTSTRAP"):
         env[name] = ""  # a local broker of this test's own, whatever the environment says
+    env["FLINT_SMTP_HOST"] = "127.0.0.1"  # this test is about Kafka: no mail sink (its copy has no .venv)
     old = old_checkout(tmp_path)
     try:
         # given a broker formatted and run with the old configuration, holding a message

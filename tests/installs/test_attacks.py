@@ -275,7 +275,7 @@ async def test_a_tampered_session_cookie_is_not_a_session(flint: Flint, merchant
     auth = Authorization(app["client_id"])
     await flint.log_in(auth, merchant["secret_key"])
     cookie = flint.http.cookies.get("flint_session", path="/oauth")
-    body, signature = cookie.split(".")
+    body, signature = cookie.rsplit(".", 1)
     flint.http.cookies.clear()
     flint.http.cookies.set("flint_session", body[:-2] + "xx." + signature, domain="installs.test", path="/oauth")
 

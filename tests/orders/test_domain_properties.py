@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-MERCHANT = Actor(type="merchant", id="usr_ada")
+MERCHANT = Actor(type="merchant", id=new_id("mer"))
 
 
 def eur(amount: int) -> Money:

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from flint_contracts.events.commands import MAX_TAG_LENGTH
+from flint_contracts.limits import MAX_TAG_LENGTH
 from flint_contracts.ids import new_id
 from flint_contracts.topics import PAYMENTS_EVENTS
 from tests.orders.events import payment_captured
@@ -292,7 +292,7 @@ async def test_the_openapi_document_describes_every_route(orders: OrdersService)
             "/v1/orders/{order_id}/metadata", "/v1/orders/{order_id}/cancel"} <= set(document["paths"])
     create = document["paths"]["/v1/orders"]["post"]
     assert "Idempotency-Key" in [p["name"] for p in create["parameters"]]
-    assert "Order" in document["components"]["schemas"]
+    assert "OrderRecord" in document["components"]["schemas"]
 
 
 async def _count(orders: OrdersService, token: str, query: str, expected: int) -> bool:

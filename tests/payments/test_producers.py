@@ -61,8 +61,10 @@ async def test_a_malformed_order_id_is_refused_before_any_money_moves(sandbox, l
 # --- python -m flint_payments, in processes of its own ----------------------------------------------
 
 
-async def cli(settings, *args: str) -> tuple[int, str, str]:
+async def cli(settings, *args: str, kafka_bootstrap: str | None = None) -> tuple[int, str, str]:
     env = {**os.environ, "DATABASE_URL": settings.database_url, "FLINT_SANDBOX_DATABASE": settings.database}
+    if kafka_bootstrap is not None:  # the tests' broker, which the environment may not name
+        env["KAFKA_BOOTSTRAP_SERVERS"] = kafka_bootstrap
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "flint_payments", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -111,7 +113,8 @@ async def test_the_cli_publishes_the_payment_keyed_by_its_order(sandbox_settings
     order_id, merchant_id = new_id("ord"), new_id("mer")
 
     status, out, err = await cli(sandbox_settings, "capture", "--order", order_id, "--amount", "12.50",
-                                 "--currency", "EUR", "--merchant", merchant_id, "--publish", "--topic", topic)
+                                 "--currency", "EUR", "--merchant", merchant_id, "--publish", "--topic", topic,
+                                 kafka_bootstrap=kafka_bootstrap)
     printed = EventEnvelope.model_validate_json(out)
 
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, group_id=None, auto_offset_reset="earliest",

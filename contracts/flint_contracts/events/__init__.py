@@ -4,8 +4,8 @@ Consumers: ``data = parse_data(envelope)``. Producers: ``build_envelope(REFUND_C
 RefundData(...), source="flint.refunds", merchant_id=...)``; it refuses what a consumer
 would refuse, before anything is published.
 
-Order events (``order.*``) and ``webhook_endpoint.disabled`` have no model here yet:
-:func:`parse_data` raises :class:`NoDataModelError` for them.
+Every registered type has a model: commands, order events (``OrderEventData``, the whole
+order record inside), payments, refunds, invoices, installs and webhook endpoints.
 """
 
 from __future__ import annotations
@@ -14,18 +14,30 @@ from typing import Any
 
 from flint_contracts import event_types as types
 from flint_contracts.envelope import EventEnvelope
-from flint_contracts.events.actor import Actor, ActorType
+from flint_contracts.events.actor import Actor
 from flint_contracts.events.base import ContractModel, EventData
 from flint_contracts.events.commands import AddNote, CancelOrder, CreateOrder, Customer, Discount, NewLineItem
-from flint_contracts.events.installs import InstallData, InstallStatus
-from flint_contracts.events.invoices import InvoiceData, InvoiceStatus
-from flint_contracts.events.payments import PaymentCaptured, PaymentFailed, PaymentMethod
-from flint_contracts.events.refunds import RefundData, RefundLine, RefundReason, RefundStatus
+from flint_contracts.events.installs import InstallData
+from flint_contracts.events.invoices import InvoiceData
+from flint_contracts.events.orders import OrderEventData
+from flint_contracts.events.payments import PaymentCaptured, PaymentFailed
+from flint_contracts.events.refunds import RefundData, RefundLine
+from flint_contracts.events.webhooks import WebhookEndpointDisabled
+from flint_contracts.literals import (
+    ActorType,
+    InstallStatus,
+    InvoiceStatus,
+    PaymentMethod,
+    RefundReason,
+    RefundStatus,
+)
+from flint_contracts.timeline import ORDER_EVENT_TYPES
 
 DATA_MODELS: dict[str, type[EventData]] = {
     types.ORDER_CREATE: CreateOrder,
     types.ORDER_CANCEL: CancelOrder,
     types.ORDER_ADD_NOTE: AddNote,
+    **{name: OrderEventData for name in ORDER_EVENT_TYPES},
     types.PAYMENT_CAPTURED: PaymentCaptured,
     types.PAYMENT_FAILED: PaymentFailed,
     types.REFUND_CREATED: RefundData,
@@ -35,6 +47,7 @@ DATA_MODELS: dict[str, type[EventData]] = {
     types.INSTALL_CREATED: InstallData,
     types.INSTALL_SCOPES_UPDATED: InstallData,
     types.INSTALL_UNINSTALLED: InstallData,
+    types.WEBHOOK_ENDPOINT_DISABLED: WebhookEndpointDisabled,
 }
 
 
@@ -95,6 +108,7 @@ __all__ = [
     "InvoiceStatus",
     "NewLineItem",
     "NoDataModelError",
+    "OrderEventData",
     "PaymentCaptured",
     "PaymentFailed",
     "PaymentMethod",
@@ -102,6 +116,7 @@ __all__ = [
     "RefundLine",
     "RefundReason",
     "RefundStatus",
+    "WebhookEndpointDisabled",
     "build_envelope",
     "data_model",
     "parse_data",

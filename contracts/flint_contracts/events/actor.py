@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Self
 
 from pydantic import ConfigDict, Field, model_validator
 
 from flint_contracts.events.base import ContractModel
 from flint_contracts.fields import example_id
 from flint_contracts.ids import is_id
-
-ActorType = Literal["merchant", "app", "system", "buyer"]
+from flint_contracts.limits import MAX_EVENT_NAME_LENGTH
+from flint_contracts.literals import ActorType
+from flint_contracts.text import SafeStr
 
 
 class Actor(ContractModel):
@@ -20,9 +21,10 @@ class Actor(ContractModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"type": "app", "id": example_id("app")}]})
 
     type: ActorType = Field(description="What kind of actor it was.", examples=["app", "merchant"])
-    id: str | None = Field(
+    id: SafeStr | None = Field(
         default=None,
         min_length=1,
+        max_length=MAX_EVENT_NAME_LENGTH,
         description="The merchant id (mer_) or app id (app_), required for those; optional otherwise.",
         examples=[example_id("app"), "flint.invoicing"],
     )

@@ -6,20 +6,26 @@ re-sent ``order.create`` names the same order and is applied once.
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Self
 
-from pydantic import ConfigDict, Field, StrictInt, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StrictInt, model_validator
 
 from flint_contracts.events.actor import Actor
 from flint_contracts.events.base import ContractModel, EventData, same_currency
-from flint_contracts.fields import MerchantId, NonNegativeMoney, example_id
+from flint_contracts.fields import Email, MerchantId, NonNegativeMoney, Tag, example_id
+from flint_contracts.limits import (
+    MAX_DISCOUNT_CODE_LENGTH,
+    MAX_DISCOUNTS,
+    MAX_LINE_ITEMS,
+    MAX_NAME_LENGTH,
+    MAX_NOTE_LENGTH,
+    MAX_REASON_LENGTH,
+    MAX_SKU_LENGTH,
+    MAX_TAGS_PER_ORDER,
+    MAX_TITLE_LENGTH,
+)
 from flint_contracts.money import CurrencyCode, Money, total
-
-# Tags appear in URLs (PUT /v1/orders/{id}/tags/{tag}): no slash, no surrounding spaces.
-MAX_TAG_LENGTH = 64
-"""The longest tag an order may carry; the orders domain enforces the same limit."""
-
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TAG_LENGTH, pattern=r"^[^/\s]([^/]*[^/\s])?$")]
+from flint_contracts.text import SafeStr
 
 
 def _eur(amount: int) -> dict[str, object]:
@@ -32,24 +38,22 @@ _EXAMPLE_LINE = {"sku": "MUG-BLUE", "title": "Blue mug", "quantity": 2, "unit_pr
 class Customer(ContractModel):
     """The buyer."""
 
-    email: str = Field(
-        max_length=254,
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    email: Email = Field(
         description="Where invoices and receipts go.",
         examples=["ada@example.com"],
     )
-    name: str | None = Field(
-        default=None, min_length=1, max_length=200, description="Full name.", examples=["Ada Lovelace"]
+    name: SafeStr | None = Field(
+        default=None, min_length=1, max_length=MAX_NAME_LENGTH, description="Full name.", examples=["Ada Lovelace"]
     )
 
 
 class NewLineItem(ContractModel):
     """One line of a new order. The orders service gives it its ``lin_`` id."""
 
-    sku: str = Field(
-        min_length=1, max_length=100, description="The merchant's stock keeping unit.", examples=["MUG-BLUE"]
+    sku: SafeStr = Field(
+        min_length=1, max_length=MAX_SKU_LENGTH, description="The merchant's stock keeping unit.", examples=["MUG-BLUE"]
     )
-    title: str = Field(min_length=1, max_length=500, description="What the buyer sees.", examples=["Blue mug"])
+    title: SafeStr = Field(min_length=1, max_length=MAX_TITLE_LENGTH, description="What the buyer sees.", examples=["Blue mug"])
     quantity: StrictInt = Field(ge=1, description="How many; a whole number of at least 1.", examples=[2])
     unit_price: NonNegativeMoney = Field(description="Price of one item, before tax.", examples=[_eur(1500)])
     tax: NonNegativeMoney = Field(description="Tax for the whole line (all items).", examples=[_eur(570)])
@@ -62,8 +66,8 @@ class NewLineItem(ContractModel):
 class Discount(ContractModel):
     """A discount taken off the order's total."""
 
-    code: str = Field(
-        min_length=1, max_length=100, description="The code the buyer used.", examples=["WELCOME10"]
+    code: SafeStr = Field(
+        min_length=1, max_length=MAX_DISCOUNT_CODE_LENGTH, description="The code the buyer used.", examples=["WELCOME10"]
     )
     amount: NonNegativeMoney = Field(description="Money taken off.", examples=[_eur(300)])
 
@@ -101,20 +105,22 @@ class CreateOrder(EventData):
     currency: CurrencyCode = Field(description="Currency of every amount in the order.", examples=["EUR"])
     line_items: list[NewLineItem] = Field(
         min_length=1,
+        max_length=MAX_LINE_ITEMS,
         description="What was bought; at least one line.",
         examples=[[_EXAMPLE_LINE]],
     )
     shipping: NonNegativeMoney = Field(description="Shipping charged, tax included.", examples=[_eur(490)])
     discounts: list[Discount] = Field(
         default_factory=list,
+        max_length=MAX_DISCOUNTS,
         description="Discounts taken off the total.",
         examples=[[{"code": "WELCOME10", "amount": _eur(300)}]],
     )
     tags: list[Tag] = Field(
-        default_factory=list, max_length=50, description="Merchant tags.", examples=[["wholesale"]]
+        default_factory=list, max_length=MAX_TAGS_PER_ORDER, description="Merchant tags.", examples=[["wholesale"]]
     )
-    note: str | None = Field(
-        default=None, max_length=5000, description="A note from the buyer.", examples=["Gift wrap, please."]
+    note: SafeStr | None = Field(
+        default=None, min_length=1, max_length=MAX_NOTE_LENGTH, description="A note from the buyer.", examples=["Gift wrap, please."]
     )
     expected_total: Money | None = Field(
         default=None,
@@ -162,8 +168,8 @@ class CancelOrder(EventData):
     model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "Customer changed their mind."}]})
     subject_prefix = "ord"
 
-    reason: str = Field(
-        min_length=1, max_length=500, description="Why it is canceled, shown on the timeline.",
+    reason: SafeStr = Field(
+        min_length=1, max_length=MAX_REASON_LENGTH, description="Why it is canceled, shown on the timeline.",
         examples=["Customer changed their mind."],
     )
 
@@ -180,7 +186,7 @@ class AddNote(EventData):
     )
     subject_prefix = "ord"
 
-    body: str = Field(
-        min_length=1, max_length=5000, description="The note's text.", examples=["Called the buyer about the delivery."]
+    body: SafeStr = Field(
+        min_length=1, max_length=MAX_NOTE_LENGTH, description="The note's text.", examples=["Called the buyer about the delivery."]
     )
     actor: Actor = Field(description="Who wrote it.", examples=[{"type": "merchant", "id": example_id("mer")}])

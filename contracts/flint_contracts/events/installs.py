@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Self
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
@@ -10,8 +10,7 @@ from flint_contracts import event_types as types
 from flint_contracts.event_types import SCOPES
 from flint_contracts.events.base import EventData
 from flint_contracts.fields import AppId, InstallId, MerchantId, example_id
-
-InstallStatus = Literal["active", "uninstalled"]
+from flint_contracts.literals import InstallStatus
 
 
 class InstallData(EventData):

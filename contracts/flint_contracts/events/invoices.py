@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal, Self
+from typing import Annotated, Self
 
 from pydantic import ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
@@ -12,11 +12,10 @@ from flint_contracts.events.actor import Actor
 from flint_contracts.events.base import EventData, same_currency
 from flint_contracts.fields import InvoiceId, NonNegativeMoney, OrderId, PaymentId, example_id
 from flint_contracts.limits import MAX_INVOICE_NUMBER, MAX_MEMO_LENGTH
+from flint_contracts.literals import InvoiceStatus
 from flint_contracts.text import SafeStr
 
 Memo = Annotated[SafeStr, StringConstraints(min_length=1, max_length=MAX_MEMO_LENGTH)]
-
-InvoiceStatus = Literal["draft", "open", "paid", "void", "uncollectible"]
 
 # The statuses an invoice may have when each event is emitted.
 _STATUSES_OF_TYPE: dict[str, frozenset[str]] = {

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import AwareDatetime, ConfigDict, Field
 
 from flint_contracts.events.base import EventData
 from flint_contracts.fields import InvoiceId, OrderId, PaymentId, PositiveMoney, example_id
-
-PaymentMethod = Literal["card", "invoice", "bank_transfer", "other"]
+from flint_contracts.literals import PaymentMethod
 
 _EXAMPLE_TIME = "2026-11-27T12:00:00Z"
 

@@ -7,7 +7,7 @@ releases it.
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Self
 
 from pydantic import AwareDatetime, ConfigDict, Field, StrictInt, model_validator
 
@@ -23,10 +23,11 @@ from flint_contracts.fields import (
     RefundId,
     example_id,
 )
+from flint_contracts.limits import MAX_NOTE_LENGTH, MAX_REASON_LENGTH
+from flint_contracts.literals import RefundReason, RefundStatus
 from flint_contracts.money import total
+from flint_contracts.text import SafeStr
 
-RefundStatus = Literal["pending", "succeeded", "failed"]
-RefundReason = Literal["requested_by_customer", "duplicate", "fraudulent", "defective", "other"]
 
 _STATUS_OF_TYPE: dict[str, RefundStatus] = {
     types.REFUND_CREATED: "pending",
@@ -115,8 +116,8 @@ class RefundData(EventData):
         default=None, description="The payment the money goes back to.", examples=[example_id("pay")]
     )
     reason: RefundReason = Field(description="Why it was refunded.", examples=["requested_by_customer"])
-    note: str | None = Field(
-        default=None, max_length=5000, description="Free text from whoever asked.", examples=["Arrived broken."]
+    note: SafeStr | None = Field(
+        default=None, max_length=MAX_NOTE_LENGTH, description="Free text from whoever asked.", examples=["Arrived broken."]
     )
     actor: Actor = Field(description="Who asked for the refund.", examples=[{"type": "app", "id": example_id("app")}])
     created_at: AwareDatetime = Field(description="When the refund was asked for.", examples=["2026-11-27T12:00:00Z"])
@@ -126,9 +127,10 @@ class RefundData(EventData):
         description="The processor's id for the refund; set once it succeeded.",
         examples=["sbx_re_0001"],
     )
-    failure_reason: str | None = Field(
+    failure_reason: SafeStr | None = Field(
         default=None,
         min_length=1,
+        max_length=MAX_REASON_LENGTH,
         description="Why the processor refused it; set only when it failed.",
         examples=["charge_already_refunded"],
     )

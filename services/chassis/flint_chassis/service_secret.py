@@ -66,6 +66,11 @@ class ServiceSecret:
     def decrypt(self, sealed: bytes, *, context: bytes) -> bytes:
         return self._aead.decrypt(sealed[:12], sealed[12:], context)
 
+    @property
+    def signing_key(self) -> bytes:
+        """The key for signatures made with a library (installs' cookies, with itsdangerous)."""
+        return self._mac_key
+
     def sign(self, purpose: str, message: str) -> str:
         mac = hmac.new(self._mac_key, f"{purpose}\n{message}".encode(), hashlib.sha256).digest()
         return b64url(mac)

@@ -35,7 +35,15 @@ from flint_contracts.limits import MAX_NAME_LENGTH
 from flint_installs import handlers
 from flint_installs.context import ServiceContext
 from flint_installs.credentials import same_text
-from flint_installs.domain import AUDIENCES, App, Install, Merchant, redirect_uri_problem, unknown_scopes
+from flint_contracts.literals import AUDIENCES
+from flint_installs.domain import (
+    App,
+    Install,
+    InstallStatus,
+    Merchant,
+    redirect_uri_problem,
+    unknown_scopes,
+)
 
 router = APIRouter()
 _admin_bearer = HTTPBearer(auto_error=False, scheme_name="adminKey",
@@ -124,7 +132,7 @@ class InstallOut(BaseModel):
     merchant_id: str
     app_id: str
     scopes: list[str] = Field(description="The scopes the merchant granted.")
-    status: Literal["active", "uninstalled"]
+    status: InstallStatus
     created_at: datetime
     updated_at: datetime
     uninstalled_at: datetime | None
@@ -221,7 +229,7 @@ async def list_installs(
     ctx: Context, edge: Edge, principal: Principal = Depends(merchant_principal),
     limit: Limit = DEFAULT_LIMIT,
     starting_after: StartingAfter = None,
-    status: Annotated[Literal["active", "uninstalled"] | None, Query()] = None,
+    status: Annotated[InstallStatus | None, Query()] = None,
 ) -> Response:
     after = None
     if starting_after is not None:

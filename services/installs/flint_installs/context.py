@@ -89,12 +89,24 @@ class ServiceContext:
             await self.stop()
 
     async def _keep_house(self) -> None:
-        """Purge expired codes and tokens; rotate the signing key when due."""
+        """Purge expired codes and tokens; rotate the signing key when due (idempotency keys
+        are the chassis' to purge).
+
+        A round that fails, for any reason, is logged and the next one runs on time: an
+        outage or a bug in one purge must not stop key rotation for the life of the process."""
         while True:
             await asyncio.sleep(self.settings.housekeeping_interval)
             try:
-                await handlers.purge_expired(self.pool)
-                assert self.keys is not None
-                await self.keys.signing_key()
+                await self.keep_house_once()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("housekeeping failed: %s; next try in %.0fs", error, self.settings.housekeeping_interval)
+            except Exception:
+                log.exception("housekeeping failed unexpectedly; next try in %.0fs",
+                              self.settings.housekeeping_interval)
+
+    async def keep_house_once(self) -> None:
+        """One round of housekeeping."""
+        await handlers.purge_expired(self.pool)
+        if self.keys is None:
+            raise RuntimeError("the signing keys are not loaded")
+        await self.keys.signing_key()

@@ -16,22 +16,19 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from flint_contracts.envelope import EventEnvelope
 from flint_contracts.event_types import INSTALL_CREATED, INSTALL_SCOPES_UPDATED, INSTALL_UNINSTALLED, SCOPES
 from flint_contracts.events import InstallData, build_envelope
 from flint_contracts.ids import new_id
+from flint_contracts.limits import MAX_URL_LENGTH
+from flint_contracts.literals import InstallStatus
 
 from flint_chassis.service_secret import b64url
 
 SOURCE = "flint.installs"
-# Every service a token may call (docs/auth.md, claim `aud`).
-AUDIENCES = ("flint:orders", "flint:refunds", "flint:invoicing", "flint:installs")
-INSTALLS_AUDIENCE = "flint:installs"
-
-InstallStatus = Literal["active", "uninstalled"]
 
 
 class OAuthError(Exception):
@@ -107,7 +104,7 @@ def redirect_uri_problem(uri: str) -> str | None:
         return "must not contain credentials"
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         return "must use https (http is allowed for localhost and 127.0.0.1 only)"
-    if len(uri) > 2000:
+    if len(uri) > MAX_URL_LENGTH:
         return "is too long"
     return None
 

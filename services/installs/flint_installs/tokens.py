@@ -13,8 +13,8 @@ import asyncpg
 import jwt
 
 from flint_chassis.auth import InvalidToken, Principal, TokenVerifier
+from flint_contracts.literals import AUDIENCES, INSTALLS_AUDIENCE
 from flint_installs import repository
-from flint_installs.domain import AUDIENCES, INSTALLS_AUDIENCE
 from flint_installs.keys import KeyRing
 
 

@@ -39,7 +39,9 @@ from flint_contracts.ids import id_pattern
 from flint_contracts.limits import MAX_EMAIL_LENGTH, MAX_PAGE_SIZE, MAX_TAG_LENGTH
 from flint_orders import handlers, repository
 from flint_orders.config import OrdersSettings
-from flint_orders.domain import Actor, DomainError, Order, OrderStatus, PaymentStatus, normalize_tag
+from flint_contracts.literals import OrderStatus, PaymentStatus
+from flint_contracts.order import OrderRecord
+from flint_orders.domain import Actor, DomainError, Order, normalize_tag
 from flint_orders.fast_read import READ_SCOPES
 from flint_orders.handlers import Cause, OrderDraft, OrderNotFound
 from flint_orders.problems import APP_ONLY, MERCHANT_ONLY, domain_problem
@@ -101,7 +103,7 @@ def router(context: ApiContext) -> APIRouter:
     # --- create ----------------------------------------------------------------------------
 
     @api.post("/orders", status_code=201, response_model=None, summary="Create an order",
-              responses={201: {"model": Order, "description": "The new order."},
+              responses={201: {"model": OrderRecord, "description": "The new order."},
                          403: {"description": "Not a merchant token (`merchant_only`), or no orders:write."}})
     async def create_order(
         request: Request, order: CreateOrder, principal: Principal = write, idempotency_key: IdempotencyKey = None,
@@ -129,7 +131,7 @@ def router(context: ApiContext) -> APIRouter:
     # --- reads -----------------------------------------------------------------------------
 
     @api.get("/orders/{order_id}", response_model=None, summary="Get an order",
-             responses={200: {"model": Order, "description": "The order record."}})
+             responses={200: {"model": OrderRecord, "description": "The order record."}})
     async def get_order(order_id: OrderId, principal: Principal = read) -> Response:
         """The order record. (Most reads are answered by ``fast_read.FastOrderReads`` with the
         same checks; this route answers the rest: first use of a token, refusals.)"""
@@ -209,12 +211,12 @@ def router(context: ApiContext) -> APIRouter:
         doc = await repository.order_json(context.reads, principal.merchant_id, order_id)
         if doc is None:
             raise not_found(order_id)
-        return json_response(Order.from_dict(orjson.loads(doc)).refund_context())
+        return json_response(Order.from_dict(orjson.loads(doc)).refund_context().to_dict())
 
     # --- actions ---------------------------------------------------------------------------
 
     @api.post("/orders/{order_id}/notes", status_code=201, response_model=None, summary="Add a note",
-              responses={201: {"model": Order, "description": "The order with the note."}})
+              responses={201: {"model": OrderRecord, "description": "The order with the note."}})
     async def add_order_note(
         request: Request, order_id: OrderId, note: AddNote, principal: Principal = write,
         idempotency_key: IdempotencyKey = None, edge: ServiceHttp = http,
@@ -229,20 +231,20 @@ def router(context: ApiContext) -> APIRouter:
         return await edge.idempotency.run(request, caller=_caller(principal), key=idempotency_key, action=add)
 
     @api.put("/orders/{order_id}/tags/{tag}", response_model=None, summary="Tag the order",
-             responses={200: {"model": Order, "description": "The order; tagging twice changes nothing."}})
+             responses={200: {"model": OrderRecord, "description": "The order; tagging twice changes nothing."}})
     async def add_order_tag(order_id: OrderId, tag: TagPath, principal: Principal = write) -> Response:
         """Adds a tag. An order holds at most 100 tags; the next is a 422."""
         return await _change(context, order_id, lambda conn: handlers.add_tag(
             conn, principal.merchant_id, order_id, tag, actor=_actor(principal), cause=_cause()))
 
     @api.delete("/orders/{order_id}/tags/{tag}", response_model=None, summary="Remove a tag",
-                responses={200: {"model": Order, "description": "The order without the tag."}})
+                responses={200: {"model": OrderRecord, "description": "The order without the tag."}})
     async def remove_order_tag(order_id: OrderId, tag: TagPath, principal: Principal = write) -> Response:
         return await _change(context, order_id, lambda conn: handlers.remove_tag(
             conn, principal.merchant_id, order_id, tag, actor=_actor(principal), cause=_cause()))
 
     @api.put("/orders/{order_id}/metadata", response_model=None, summary="Replace the calling app's metadata",
-             responses={200: {"model": Order, "description": "The order with every app's metadata."},
+             responses={200: {"model": OrderRecord, "description": "The order with every app's metadata."},
                         403: {"description": "Not an app token (`app_only`): only an app writes, and only its own "
                                              "namespace."}})
     async def set_order_metadata(
@@ -260,7 +262,7 @@ def router(context: ApiContext) -> APIRouter:
             conn, principal.merchant_id, order_id, app_id, values, cause=_cause()))
 
     @api.post("/orders/{order_id}/cancel", response_model=None, summary="Cancel the order",
-              responses={200: {"model": Order, "description": "The canceled order."},
+              responses={200: {"model": OrderRecord, "description": "The canceled order."},
                          409: {"description": "The order is already completed or canceled (`invalid_transition`)."}})
     async def cancel_order(
         request: Request, order_id: OrderId, body: CancelOrder | None = None, principal: Principal = write,

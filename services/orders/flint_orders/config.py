@@ -8,8 +8,9 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from flint_chassis.config import ServiceSettings
+from flint_contracts.literals import ORDERS_AUDIENCE
 
-AUDIENCE = "flint:orders"
+AUDIENCE = ORDERS_AUDIENCE  # what tokens for this service name in `aud`
 
 
 class OrdersSettings(ServiceSettings):

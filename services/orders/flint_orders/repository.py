@@ -29,6 +29,7 @@ SELECT (SELECT doc FROM orders WHERE id = $1 AND merchant_id = $2) AS doc, s.sta
   FROM (VALUES (1)) AS one LEFT JOIN flint_install_state s ON s.install_id = $3
 """
 _EXISTS = "SELECT 1 FROM orders WHERE id = $1 AND merchant_id = $2"
+_OWNER = "SELECT merchant_id FROM orders WHERE id = $1"
 _NEXT_NUMBER = """
 INSERT INTO order_numbers AS n (merchant_id, last_number) VALUES ($1, $2)
 ON CONFLICT (merchant_id) DO UPDATE SET last_number = n.last_number + 1
@@ -46,6 +47,21 @@ _UPDATE = """
 UPDATE orders
    SET status = $3, payment_status = $4, customer_email = $5, tags = $6, version = $7, updated_at = $8, doc = $9::jsonb
  WHERE id = $1 AND version = $2
+"""
+# A change and its timeline entry in one statement (one round trip): the entry is written
+# only when the order row was (inserted, or updated at the version it was loaded at).
+_TIMELINE_COLUMNS = "(order_id, sequence, type, at, actor, changes, data, event_id, caused_by)"
+_INSERT_WITH_ENTRY = f"""
+WITH written AS ({_INSERT.strip()})
+INSERT INTO order_timeline {_TIMELINE_COLUMNS}
+SELECT $1, $13, $14, $15, $16::jsonb, $17::jsonb, $18::jsonb, $19, $20 FROM written
+RETURNING 1
+"""
+_UPDATE_WITH_ENTRY = f"""
+WITH written AS ({_UPDATE.strip()} RETURNING 1)
+INSERT INTO order_timeline {_TIMELINE_COLUMNS}
+SELECT $1, $10, $11, $12, $13::jsonb, $14::jsonb, $15::jsonb, $16, $17 FROM written
+RETURNING 1
 """
 _INSERT_TIMELINE = """
 INSERT INTO order_timeline (order_id, sequence, type, at, actor, changes, data, event_id, caused_by)
@@ -81,41 +97,69 @@ async def exists(db: Executor, merchant_id: str, order_id: str) -> bool:
     return await db.fetchval(_EXISTS, order_id, merchant_id) is not None
 
 
+async def owner_of(db: Executor, order_id: str) -> str | None:
+    """The merchant whose order has this id, or None when there is none."""
+    return await db.fetchval(_OWNER, order_id)
+
+
 async def next_number(conn: asyncpg.Connection, merchant_id: str) -> int:
     """The merchant's next order number; gap-free, since a rollback gives it back."""
     return await conn.fetchval(_NEXT_NUMBER, merchant_id, FIRST_ORDER_NUMBER)
 
 
-async def add(conn: asyncpg.Connection, order: Order) -> bool:
-    """Inserts a new order; False when an order with its id exists already."""
-    doc = order.to_dict()
-    inserted = await conn.fetchval(
-        _INSERT, order.id, order.merchant_id, order.number, order.status, doc["payment_status"],
-        _email_key(order.customer.email), order.currency, list(order.tags), order.version,
-        order.created_at, order.updated_at, dumps(doc),
-    )
-    return inserted is not None
+@dataclass(frozen=True)
+class NewEntries:
+    """Timeline entries to write with the order: each with the id of the order event
+    published for it (if any) and the id of the event or command that caused it."""
+
+    entries: tuple[TimelineEntry, ...]
+    event_ids: dict[int, str]
+    caused_by: str | None
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        return [(e.sequence, e.type, e.at, dumps(e.actor.to_dict()), dumps(e.changes), dumps(e.data),
+                 self.event_ids.get(e.sequence), self.caused_by) for e in self.entries]
 
 
-async def save(conn: asyncpg.Connection, order: Order) -> None:
-    """Writes the order over the version it was loaded at, or raises ConcurrentChange."""
-    doc = order.to_dict()
-    status = await conn.execute(
-        _UPDATE, order.id, order.loaded_version, order.status, doc["payment_status"],
-        _email_key(order.customer.email), list(order.tags), order.version, order.updated_at, dumps(doc),
-    )
-    if status != "UPDATE 1":
+async def add(conn: asyncpg.Connection, order: Order, doc: dict[str, Any] | None = None,
+              timeline: NewEntries | None = None) -> bool:
+    """Inserts a new order (``doc``: its ``to_dict()``, when the caller has it) and its new
+    timeline entries; False, writing nothing, when an order with its id exists already."""
+    doc = order.to_dict() if doc is None else doc
+    columns = (order.id, order.merchant_id, order.number, order.status, doc["payment_status"],
+               _email_key(order.customer.email), order.currency, list(order.tags), order.version,
+               order.created_at, order.updated_at, dumps(doc))
+    rows = timeline.rows() if timeline else []
+    if len(rows) == 1:
+        return await conn.fetchval(_INSERT_WITH_ENTRY, *columns, *rows[0]) is not None
+    if await conn.fetchval(_INSERT, *columns) is None:
+        return False
+    await append_timeline(conn, timeline)
+    return True
+
+
+async def save(conn: asyncpg.Connection, order: Order, doc: dict[str, Any] | None = None,
+               timeline: NewEntries | None = None) -> None:
+    """Writes the order (``doc``: its ``to_dict()``) over the version it was loaded at, with
+    its new timeline entries, or raises ConcurrentChange and writes nothing."""
+    doc = order.to_dict() if doc is None else doc
+    columns = (order.id, order.loaded_version, order.status, doc["payment_status"], _email_key(order.customer.email),
+               list(order.tags), order.version, order.updated_at, dumps(doc))
+    rows = timeline.rows() if timeline else []
+    if len(rows) == 1:
+        written = await conn.fetchval(_UPDATE_WITH_ENTRY, *columns, *rows[0]) is not None
+    else:
+        written = await conn.execute(_UPDATE, *columns) == "UPDATE 1"
+        if written:
+            await append_timeline(conn, timeline)
+    if not written:
         raise ConcurrentChange(f"order {order.id} is no longer at version {order.loaded_version}")
 
 
-async def append_timeline(
-    conn: asyncpg.Connection, entries: list[TimelineEntry], event_ids: dict[int, str], caused_by: str | None
-) -> None:
-    await conn.executemany(_INSERT_TIMELINE, [
-        (e.order_id, e.sequence, e.type, e.at, dumps(e.actor.model_dump(mode="json")), dumps(e.changes),
-         dumps(e.data), event_ids.get(e.sequence), caused_by)
-        for e in entries
-    ])
+async def append_timeline(conn: asyncpg.Connection, timeline: NewEntries | None) -> None:
+    if timeline and timeline.entries:
+        order_id = timeline.entries[0].order_id
+        await conn.executemany(_INSERT_TIMELINE, [(order_id, *row) for row in timeline.rows()])
 
 
 def _email_key(email: str) -> str:

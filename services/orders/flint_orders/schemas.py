@@ -25,13 +25,8 @@ from flint_contracts.limits import (
     MAX_TITLE_LENGTH,
 )
 from flint_contracts.money import MAX_AMOUNT, CurrencyCode, Money
-from flint_orders.domain import (
-    Customer,
-    Discount,
-    NewLine,
-    Order,
-    RefundContext,
-)
+from flint_contracts.order import OrderRecord
+from flint_orders.domain import Customer, Discount, NewLine
 
 MAX_LIMIT = MAX_PAGE_SIZE
 
@@ -147,7 +142,7 @@ METADATA_SCHEMA = {"x-flint-max-bytes": MAX_METADATA_BYTES}
 
 class OrderList(BaseModel):
     object: Literal["list"] = "list"
-    data: list[Order]
+    data: list[OrderRecord]
     has_more: bool
     next_cursor: str | None = Field(description="Pass as `starting_after` for the next page; null on the last.")
 
@@ -171,24 +166,44 @@ class TimelineEntryOut(BaseModel):
 
 TimelinePage.model_rebuild()
 
-class OrderEventData(BaseModel):
-    """The ``data`` of every event the orders service publishes on flint.orders.events.v1.
 
-    ``order`` is the whole order record after the change; ``timeline_type`` the timeline
-    entry it comes from (``refund.created`` is published as ``order.updated``); ``changes``
-    every changed field with ``from`` and ``to`` (the envelope's ``previous`` holds the
-    ``from``s). The entry's own data rides alongside: ``payment``, ``refund`` (with its lines,
-    amounts, reason and actor), ``invoice``, ``note``, ``app_id`` and ``metadata``,
-    ``added``/``removed`` (tags), ``reason`` (cancel), ``number`` (created)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    order: Order
-    timeline_type: str = Field(examples=["order.paid", "refund.created"])
-    actor: dict[str, Any] = Field(examples=[{"type": "app", "id": "app_01JD3Z6Q0G8V6M4X2K9T7B5N1S"}])
-    changes: dict[str, dict[str, Any]] = Field(
-        examples=[{"payment_status": {"from": "unpaid", "to": "paid"}}])
+class LineRefundable(BaseModel):
+    line_item_id: str
+    sku: str | None
+    title: str
+    quantity: int
+    refundable_quantity: int
+    total: Money
+    refundable_amount: Money
 
 
-__all__ = ["MAX_LIMIT", "AddNote", "CancelOrder", "CreateOrder", "Order", "OrderEventData", "OrderList",
-           "RefundContext", "TimelinePage"]
+class PaymentRefundable(BaseModel):
+    payment_id: str
+    method: str
+    captured: Money
+    refunded_or_pending: Money
+    refundable: Money
+
+
+class Refusal(BaseModel):
+    code: str = Field(examples=["nothing_captured"])
+    message: str
+
+
+class RefundContext(BaseModel):
+    """``GET /v1/orders/{id}/refund-context`` (``Order.refund_context().to_dict()``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str
+    currency: str
+    captured: Money
+    refunded: Money
+    pending: Money
+    max_refundable: Money
+    shipping_refundable: Money
+    lines: list[LineRefundable]
+    payments: list[PaymentRefundable]
+    refusal_reasons: list[Refusal] = Field(description="Empty when a refund is possible.")
+
+__all__ = ["MAX_LIMIT", "AddNote", "CancelOrder", "CreateOrder", "OrderList", "RefundContext", "TimelinePage"]

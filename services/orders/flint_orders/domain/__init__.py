@@ -7,8 +7,10 @@ each entry whose ``event_type`` is set. The money rules implemented here are wri
 in docs/orders.md ("Money rules"); keep the two in step.
 
 Consumed payment, refund and invoice events arrive as plain arguments (the contract models
-live in flint_contracts.events and are mapped by the service), so this package depends on
-nothing but Money and ids.
+live in flint_contracts.events and are mapped by the service). The package uses the
+contracts' names, statuses, reasons and limits (``flint_contracts.literals``, ``.limits``,
+``.timeline``) and lists none of its own; its values are plain dataclasses, and
+``Order.to_dict()`` writes exactly ``flint_contracts.order.OrderRecord``.
 
 One idea per module: ``order`` (the aggregate), ``values`` (value objects), ``timeline``
 (entries), ``rules`` (money rules), ``refund_context``, ``invoices`` (invoice lifecycle),
@@ -41,40 +43,28 @@ from flint_orders.domain.rules import payment_status_for
 from flint_orders.domain.timeline import TimelineEntry
 from flint_orders.domain.validation import normalize_tag
 from flint_orders.domain.values import (
-    MAX_METADATA_BYTES,
-    MAX_NOTE_LENGTH,
-    MAX_TAG_LENGTH,
-    MAX_TAGS,
-    PAYMENT_METHODS,
-    REFUND_REASONS,
     SYSTEM,
     Actor,
-    ActorType,
     Amounts,
     Customer,
     Discount,
     Invoice,
-    InvoiceStatus,
     LineItem,
     NewLine,
     Note,
-    OrderStatus,
     Payment,
-    PaymentStatus,
     Refund,
     RefundDetails,
     RefundLine,
-    RefundStatus,
     Totals,
 )
 
 __all__ = [
-    "INVOICE_EVENT_TYPES", "MAX_METADATA_BYTES", "MAX_NOTE_LENGTH", "MAX_TAGS", "MAX_TAG_LENGTH",
-    "ORDER_EVENT_TYPES", "PAYMENT_METHODS", "REFUND_REASONS", "SYSTEM", "TIMELINE_ONLY_TYPES", "TIMELINE_TYPES",
-    "Actor", "ActorType", "Amounts", "ConflictingEvent", "CurrencyMismatch", "Customer", "Discount",
-    "DomainError", "InvalidInput", "InvalidTransition", "Invoice", "InvoiceStatus", "LineItem",
-    "LineRefundable", "NewLine", "Note", "Order", "OrderStatus", "Payment", "PaymentRefundable",
-    "PaymentStatus", "Refund", "RefundContext", "RefundDetails", "RefundLine", "RefundRefused",
-    "RefundStatus", "Refusal", "TimelineEntry", "Totals", "TotalsMismatch", "normalize_tag",
+    "INVOICE_EVENT_TYPES", "ORDER_EVENT_TYPES", "SYSTEM", "TIMELINE_ONLY_TYPES", "TIMELINE_TYPES",
+    "Actor", "Amounts", "ConflictingEvent", "CurrencyMismatch", "Customer", "Discount",
+    "DomainError", "InvalidInput", "InvalidTransition", "Invoice", "LineItem",
+    "LineRefundable", "NewLine", "Note", "Order", "Payment", "PaymentRefundable",
+    "Refund", "RefundContext", "RefundDetails", "RefundLine", "RefundRefused",
+    "Refusal", "TimelineEntry", "Totals", "TotalsMismatch", "normalize_tag",
     "payment_status_for",
 ]

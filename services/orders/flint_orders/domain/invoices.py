@@ -3,20 +3,28 @@ older invoice event arriving late changes nothing, and how reminders are counted
 
 from __future__ import annotations
 
+import dataclasses
+
+from flint_contracts import event_types as types
+from flint_contracts.limits import MAX_URL_LENGTH
+from flint_contracts.literals import INVOICE_STATUSES
 from flint_contracts.money import Money
 from flint_orders.domain.errors import InvalidInput
 from flint_orders.domain.event_types import INVOICE_EVENT_TYPES
-from flint_orders.domain.validation import check_id
+from flint_orders.domain.validation import check_id, optional_text
 from flint_orders.domain.values import Invoice
 
 # Which invoice statuses may follow which. Anything else is an older event arriving late.
 INVOICE_NEXT: dict[str, frozenset[str]] = {
-    "draft": frozenset({"draft", "open", "paid", "void", "uncollectible"}),
+    "draft": INVOICE_STATUSES,
     "open": frozenset({"open", "paid", "void", "uncollectible"}),
     "uncollectible": frozenset({"uncollectible", "paid", "void"}),
     "paid": frozenset({"paid"}),
     "void": frozenset({"void"}),
 }
+assert INVOICE_NEXT.keys() == INVOICE_STATUSES, "every invoice status of the contracts needs its successors"
+
+_SENDING = (types.INVOICE_SENT, types.INVOICE_REMINDER_SENT)
 
 
 def next_invoice(
@@ -31,8 +39,8 @@ def next_invoice(
         status=status,
         amount_due=amount_due,
         overdue=overdue,
-        hosted_url=hosted_url or (existing.hosted_url if existing else None),
-        sent=event_type in ("invoice.sent", "invoice.reminder_sent") or (existing is not None and existing.sent),
+        hosted_url=optional_text("hosted_url", hosted_url, MAX_URL_LENGTH) or (existing.hosted_url if existing else None),
+        sent=event_type in _SENDING or (existing is not None and existing.sent),
         reminders_sent=existing.reminders_sent if existing else 0,
     )
 
@@ -40,13 +48,13 @@ def next_invoice(
 def count_reminder(
     invoice: Invoice | None, existing: Invoice | None, event_type: str, reminder_number: int | None
 ) -> Invoice | None:
-    if invoice is None or event_type != "invoice.reminder_sent":
+    if invoice is None or event_type != types.INVOICE_REMINDER_SENT:
         return invoice
     already = existing.reminders_sent if existing else 0
     number = already + 1 if reminder_number is None else reminder_number
     if number <= already:  # this reminder was counted already
         return None
-    return invoice.model_copy(update={"reminders_sent": number})
+    return dataclasses.replace(invoice, reminders_sent=number)
 
 
 def check_invoice_event(invoice_id: str, status: str, event_type: str) -> None:
@@ -55,4 +63,3 @@ def check_invoice_event(invoice_id: str, status: str, event_type: str) -> None:
         raise InvalidInput(f"must be one of {sorted(INVOICE_EVENT_TYPES)}", field="event_type")
     if status not in INVOICE_NEXT:
         raise InvalidInput(f"must be one of {sorted(INVOICE_NEXT)}", field="status")
-

@@ -4,52 +4,54 @@ Each method validates fully before it touches anything, bumps ``version`` and ap
 timeline entry; a duplicate or stale event changes nothing and returns None. The rules it
 applies live beside it: ``rules`` (money), ``refund_context`` (what is refundable),
 ``invoices`` (invoice lifecycle), ``validation`` (input checks), ``timeline`` (entries).
+
+A plain dataclass: the order is rebuilt from storage and written back on every change, so
+it costs what its fields cost, and ``to_dict`` writes the record's JSON (the shape of
+``flint_contracts.order.OrderRecord``) directly.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, computed_field
-
+from flint_contracts import event_types as types
 from flint_contracts.ids import new_id
-from flint_contracts.limits import MAX_NOTES_PER_ORDER
-from flint_contracts.money import Money
-from flint_contracts.money import total as money_total
+from flint_contracts.limits import (
+    MAX_NOTE_LENGTH,
+    MAX_NOTES_PER_ORDER,
+    MAX_REASON_LENGTH,
+    MAX_TAGS_PER_ORDER,
+)
+from flint_contracts.literals import PAYMENT_METHODS, REFUND_REASONS, OrderStatus, PaymentStatus, RefundStatus
+from flint_contracts.money import MAX_AMOUNT, Money
 from flint_orders.domain.errors import InvalidInput, InvalidTransition
-from flint_orders.domain.event_types import TIMELINE_TYPES
+from flint_orders.domain.event_types import EVENT_REJECTED, TIMELINE_TYPES
 from flint_orders.domain.invoices import check_invoice_event, count_reminder, next_invoice
 from flint_orders.domain.refund_context import RefundContext, check_refundable, refund_context_of
-from flint_orders.domain.rules import (
-    advance_refund,
-    capture_entry_type,
-    not_below_zero,
-    payment_status_for,
-    refund_entry_type,
-)
+from flint_orders.domain.rules import advance_refund, capture_entry_type, payment_status_for, refund_entry_type
 from flint_orders.domain.timeline import TimelineEntry, diff_fields
 from flint_orders.domain.validation import (
     aware_time,
-    check_discount,
     check_id,
     check_money,
     check_new_order,
     check_totals,
+    clean_customer,
+    clean_discount,
     clean_text,
     metadata_values,
     new_line_item,
     normalize_tag,
+    optional_text,
     require_positive,
     same_currency,
 )
 from flint_orders.domain.values import (
-    MAX_NOTE_LENGTH,
-    MAX_TAGS,
-    PAYMENT_METHODS,
-    REFUND_REASONS,
     SYSTEM,
     Actor,
     Amounts,
@@ -59,24 +61,38 @@ from flint_orders.domain.values import (
     LineItem,
     NewLine,
     Note,
-    OrderStatus,
     Payment,
-    PaymentStatus,
     Refund,
     RefundDetails,
-    RefundStatus,
+    RefundLine,
     Totals,
-    to_json,
+    money_json,
+    time_json,
+    time_of,
 )
 
 
-class Order(BaseModel):
+class Figures(NamedTuple):
+    """The order's money in minor units (docs/orders.md, "Money rules"), computed at once."""
+
+    subtotal: int
+    tax: int
+    shipping: int
+    discount: int
+    total: int
+    captured: int
+    refunded: int
+    refund_pending: int
+    net_paid: int
+    balance_due: int
+    credit: int
+
+
+@dataclass(eq=False)
+class Order:
     """The order record. Change it only through its methods: each validates fully before it
     touches anything, bumps ``version`` and appends exactly one timeline entry. Methods that
     receive a duplicate or stale event change nothing and return None."""
-
-    # Computed totals, amounts and payment_status come back from storage and are recomputed.
-    model_config = ConfigDict(extra="ignore")
 
     id: str
     merchant_id: str
@@ -85,22 +101,20 @@ class Order(BaseModel):
     currency: str
     line_items: list[LineItem]
     shipping: Money
-    discounts: list[Discount] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+    discounts: list[Discount] = field(default_factory=list)
     status: OrderStatus = "open"
-    payments: list[Payment] = Field(default_factory=list)
-    refunds: list[Refund] = Field(default_factory=list)
-    invoices: list[Invoice] = Field(default_factory=list)
-    notes: list[Note] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list, description="Normalized, sorted, unique.")
-    metadata: dict[str, dict[str, Any]] = Field(default_factory=dict, description="app id -> namespace")
+    payments: list[Payment] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+    invoices: list[Invoice] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # normalized, sorted, unique
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # app id -> its namespace
     version: int = 0
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
-    canceled_at: AwareDatetime | None = None
+    canceled_at: datetime | None = None
     cancel_reason: str | None = None
-    completed_at: AwareDatetime | None = None
-
-    _new_entries: list[TimelineEntry] = PrivateAttr(default_factory=list)
+    _new_entries: list[TimelineEntry] = field(default_factory=list, repr=False)
 
     # --- creation -------------------------------------------------------------------------
 
@@ -122,72 +136,64 @@ class Order(BaseModel):
         tags: Sequence[str] = (),
     ) -> Order:
         """A new open order. Raises InvalidInput, CurrencyMismatch or TotalsMismatch."""
-        check_new_order(merchant_id, number, customer, currency, lines)
+        check_new_order(merchant_id, number, currency, lines, discounts)
         if order_id is not None:
             check_id("order_id", order_id, "ord")
         shipping = Money.zero(currency) if shipping is None else shipping
         check_money("shipping", shipping, currency)
-        for index, discount in enumerate(discounts):
-            check_discount(f"discounts[{index}]", discount, currency)
         at = aware_time(at)
         order = cls(
             id=order_id or new_id("ord"),
             merchant_id=merchant_id,
             number=number,
-            customer=Customer(email=customer.email.strip(), name=customer.name),
+            customer=clean_customer(customer),
             currency=currency,
             line_items=[new_line_item(f"lines[{i}]", line, currency) for i, line in enumerate(lines)],
             shipping=shipping,
-            discounts=list(discounts),
+            discounts=[clean_discount(f"discounts[{i}]", d, currency) for i, d in enumerate(discounts)],
             tags=_new_tags(tags),
             created_at=at,
             updated_at=at,
         )
         check_totals(order.totals, expected_total, currency)
-        order._record("order.created", actor, at, {}, {"number": number})
+        order._record(types.ORDER_CREATED, actor, at, {}, {"number": number})
         return order
 
     # --- derived money (docs/orders.md, "Money rules") ------------------------------------
 
-    @computed_field
+    def figures(self) -> Figures:
+        """Every derived amount at once, in minor units."""
+        subtotal = sum(line.unit_price.amount * line.quantity for line in self.line_items)
+        tax = sum(line.tax.amount for line in self.line_items)
+        discount = sum(d.amount.amount for d in self.discounts)
+        total = subtotal + tax + self.shipping.amount - discount
+        captured = sum(p.amount.amount for p in self.payments if p.status == "captured")
+        refunded = sum(r.amount.amount for r in self.refunds if r.status == "succeeded")
+        pending = sum(r.amount.amount for r in self.refunds if r.status == "pending")
+        # A canceled order owes nothing, so whatever it still holds is the buyer's credit.
+        owed = 0 if self.status == "canceled" else total
+        net_paid = captured - refunded
+        return Figures(subtotal, tax, self.shipping.amount, discount, total, captured, refunded, pending, net_paid,
+                       max(owed - net_paid, 0), max(net_paid - owed, 0))
+
     @property
     def totals(self) -> Totals:
-        subtotal = self._sum(line.unit_price * line.quantity for line in self.line_items)
-        tax = self._sum(line.tax for line in self.line_items)
-        discount = self._sum(d.amount for d in self.discounts)
-        total = subtotal + tax + self.shipping - discount
-        return Totals(subtotal=subtotal, tax=tax, shipping=self.shipping, discount=discount, total=total)
+        f = self.figures()
+        return Totals(subtotal=self._money(f.subtotal), tax=self._money(f.tax), shipping=self.shipping,
+                      discount=self._money(f.discount), total=self._money(f.total))
 
-    @computed_field
     @property
     def amounts(self) -> Amounts:
-        captured = self._sum(p.amount for p in self.payments if p.status == "captured")
-        refunded = self._sum(r.amount for r in self.refunds if r.status == "succeeded")
-        pending = self._sum(r.amount for r in self.refunds if r.status == "pending")
-        total = self.totals.total
-        # A canceled order owes nothing, so whatever it still holds is the buyer's credit.
-        owed = Money.zero(self.currency) if self.status == "canceled" else total
-        net_paid = captured - refunded
-        return Amounts(
-            total=total,
-            captured=captured,
-            refunded=refunded,
-            refund_pending=pending,
-            net_paid=net_paid,
-            balance_due=not_below_zero(owed - net_paid),
-            credit=not_below_zero(net_paid - owed),
-        )
+        f = self.figures()
+        return Amounts(**{name: self._money(getattr(f, name)) for name in Amounts.__slots__})
 
-    @computed_field
     @property
     def payment_status(self) -> PaymentStatus:
-        amounts = self.amounts
-        return payment_status_for(
-            total=amounts.total.amount,
-            captured=amounts.captured.amount,
-            refunded=amounts.refunded.amount,
-            canceled=self.status == "canceled",
-        )
+        return self._payment_status(self.figures())
+
+    def _payment_status(self, f: Figures) -> PaymentStatus:
+        return payment_status_for(total=f.total, captured=f.captured, refunded=f.refunded,
+                                  canceled=self.status == "canceled")
 
     # --- payments ---------------------------------------------------------------------------
 
@@ -210,7 +216,7 @@ class Order(BaseModel):
         before = self._tracked()
         self._put_payment(payment)
         kind = capture_entry_type(before["payment_status"], self.payment_status)
-        return self._record(kind, actor, payment.at, before, {"payment": to_json(payment)})
+        return self._record(kind, actor, payment.at, before, {"payment": payment.to_dict()})
 
     def record_payment_failed(
         self,
@@ -229,10 +235,13 @@ class Order(BaseModel):
         if self._payment(payment_id) is not None:
             return None
         payment = self._new_payment(payment_id, amount, method, invoice_id, at, status="failed")
-        payment = payment.model_copy(update={"failure_code": failure_code, "failure_message": failure_message})
+        payment = dataclasses.replace(
+            payment, failure_code=optional_text("failure_code", failure_code, MAX_REASON_LENGTH),
+            failure_message=optional_text("failure_message", failure_message, MAX_NOTE_LENGTH),
+        )
         before = self._tracked()
         self.payments.append(payment)
-        return self._record("payment.failed", actor, payment.at, before, {"payment": to_json(payment)})
+        return self._record(types.PAYMENT_FAILED, actor, payment.at, before, {"payment": payment.to_dict()})
 
     # --- refunds ----------------------------------------------------------------------------
 
@@ -280,28 +289,29 @@ class Order(BaseModel):
             return None
         before = self._tracked()
         self._put_invoice(invoice)
-        data = {"invoice": to_json(invoice), "reminder_number": reminder_number}
+        data = {"invoice": invoice.to_dict(), "reminder_number": reminder_number}
         return self._record(event_type, actor, aware_time(at), before, data)
 
     # --- notes, tags, metadata ----------------------------------------------------------------
 
     def add_note(self, body: str, *, actor: Actor, at: datetime | None = None) -> TimelineEntry:
+        """Adds a note; an order holds at most MAX_NOTES_PER_ORDER (every event carries them all)."""
         body = clean_text("body", body, MAX_NOTE_LENGTH)
-        if len(self.notes) >= MAX_NOTES_PER_ORDER:  # every event carries every note
+        if len(self.notes) >= MAX_NOTES_PER_ORDER:
             raise InvalidInput(f"an order holds at most {MAX_NOTES_PER_ORDER} notes", field="notes",
                                code="too_many_notes")
         note = Note(id=new_id("not"), body=body, actor=actor, at=aware_time(at))
         before = self._tracked()
         self.notes.append(note)
-        return self._record("order.note_added", actor, note.at, before, {"note": to_json(note)})
+        return self._record(types.ORDER_NOTE_ADDED, actor, note.at, before, {"note": note.to_dict()})
 
     def add_tag(self, tag: str, *, actor: Actor, at: datetime | None = None) -> TimelineEntry | None:
         """Adds a normalized tag; an existing tag changes nothing and returns None."""
         tag = normalize_tag(tag)
         if tag in self.tags:
             return None
-        if len(self.tags) >= MAX_TAGS:
-            raise InvalidInput(f"an order holds at most {MAX_TAGS} tags", field="tag")
+        if len(self.tags) >= MAX_TAGS_PER_ORDER:
+            raise InvalidInput(f"an order holds at most {MAX_TAGS_PER_ORDER} tags", field="tag")
         return self._set_tags(sorted({*self.tags, tag}), actor, at, {"added": tag})
 
     def remove_tag(self, tag: str, *, actor: Actor, at: datetime | None = None) -> TimelineEntry | None:
@@ -323,7 +333,7 @@ class Order(BaseModel):
         if values:
             self.metadata[app_id] = values
         data = {"app_id": app_id, "metadata": copy.deepcopy(values)}
-        return self._record("order.metadata_updated", Actor.app(app_id), aware_time(at), before, data)
+        return self._record(types.ORDER_METADATA_UPDATED, Actor.app(app_id), aware_time(at), before, data)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -331,26 +341,18 @@ class Order(BaseModel):
         """Cancels an open order. Nothing is owed afterwards: balance_due becomes 0, money kept
         becomes credit, and with nothing captured payment_status becomes voided."""
         self._require_open("cancel")
-        reason = clean_text("reason", reason, 500)
+        reason = clean_text("reason", reason, MAX_REASON_LENGTH)
         at = aware_time(at)
         before = self._tracked()
         self.status, self.canceled_at, self.cancel_reason = "canceled", at, reason
-        return self._record("order.canceled", actor, at, before, {"reason": reason})
-
-    def complete(self, *, actor: Actor, at: datetime | None = None) -> TimelineEntry:
-        """Marks an open order done (fulfilled). Payments and refunds may still arrive."""
-        self._require_open("complete")
-        at = aware_time(at)
-        before = self._tracked()
-        self.status, self.completed_at = "completed", at
-        return self._record("order.updated", actor, at, before, {})
+        return self._record(types.ORDER_CANCELED, actor, at, before, {"reason": reason})
 
     def record_rejected_event(
         self, event_type: str, event_id: str, reason: str, *, at: datetime | None = None
     ) -> TimelineEntry:
         """Notes on the timeline that an event was dead-lettered, so the order explains itself."""
         data = {"event_type": event_type, "event_id": event_id, "reason": reason}
-        return self._record("event.rejected", SYSTEM, aware_time(at), self._tracked(), data)
+        return self._record(EVENT_REJECTED, SYSTEM, aware_time(at), self._tracked(), data)
 
     # --- refund context ---------------------------------------------------------------------
 
@@ -367,11 +369,6 @@ class Order(BaseModel):
         return tuple(self._new_entries)
 
     @property
-    def pending_events(self) -> tuple[TimelineEntry, ...]:
-        """The new entries that go to the outbox as order events (``entry.event_type``)."""
-        return tuple(e for e in self._new_entries if e.event_type is not None)
-
-    @property
     def loaded_version(self) -> int:
         """The version the order had when loaded: the optimistic-concurrency guard for saving."""
         return self.version - len(self._new_entries)
@@ -384,13 +381,41 @@ class Order(BaseModel):
     # --- storage ----------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready record; money as {"amount", "currency"}; includes totals, amounts and
-        payment_status for columns and readers. The timeline is stored separately."""
-        return self.model_dump(mode="json")
+        """The order record as JSON (``flint_contracts.order.OrderRecord``): money as
+        {"amount", "currency"}, with totals, amounts and payment_status for columns and
+        readers. The timeline is stored separately."""
+        f = self.figures()
+        money = self._money_json
+        return {
+            "id": self.id, "merchant_id": self.merchant_id, "number": self.number,
+            "customer": self.customer.to_dict(), "currency": self.currency,
+            "line_items": [line.to_dict() for line in self.line_items], "shipping": money_json(self.shipping),
+            "discounts": [d.to_dict() for d in self.discounts], "status": self.status,
+            "payments": [p.to_dict() for p in self.payments], "refunds": [r.to_dict() for r in self.refunds],
+            "invoices": [i.to_dict() for i in self.invoices], "notes": [n.to_dict() for n in self.notes],
+            "tags": list(self.tags), "metadata": copy.deepcopy(self.metadata), "version": self.version,
+            "created_at": time_json(self.created_at), "updated_at": time_json(self.updated_at),
+            "canceled_at": time_json(self.canceled_at), "cancel_reason": self.cancel_reason,
+            "totals": {name: money(getattr(f, name)) for name in Totals.__slots__},
+            "amounts": {name: money(getattr(f, name)) for name in Amounts.__slots__},
+            "payment_status": self._payment_status(f),
+        }  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Order:
-        return cls.model_validate(data)
+        """The order from its stored record (derived fields are computed again)."""
+        return cls(
+            id=data["id"], merchant_id=data["merchant_id"], number=data["number"],
+            customer=Customer(email=data["customer"]["email"], name=data["customer"].get("name")),
+            currency=data["currency"], line_items=[LineItem.from_dict(line) for line in data["line_items"]],
+            shipping=Money(**data["shipping"]), created_at=time_of(data["created_at"]),
+            updated_at=time_of(data["updated_at"]), discounts=[Discount.from_dict(d) for d in data["discounts"]],
+            status=data["status"], payments=[Payment.from_dict(p) for p in data["payments"]],
+            refunds=[Refund.from_dict(r) for r in data["refunds"]],
+            invoices=[Invoice.from_dict(i) for i in data["invoices"]], notes=[Note.from_dict(n) for n in data["notes"]],
+            tags=list(data["tags"]), metadata=data["metadata"], version=data["version"],
+            canceled_at=time_of(data.get("canceled_at")), cancel_reason=data.get("cancel_reason"),
+        )  # fmt: skip
 
     # --- private: recording -------------------------------------------------------------------
 
@@ -415,11 +440,11 @@ class Order(BaseModel):
 
     def _tracked(self) -> dict[str, Any]:
         """The fields whose before/after values a timeline entry shows, flattened and JSON-ready."""
-        amounts = self.amounts
+        f = self.figures()
         fields: dict[str, Any] = {
             "status": self.status,
-            "payment_status": self.payment_status,
-            **{f"amounts.{name}": to_json(getattr(amounts, name)) for name in _TRACKED_AMOUNTS},
+            "payment_status": self._payment_status(f),
+            **{f"amounts.{name}": self._money_json(getattr(f, name)) for name in _TRACKED_AMOUNTS},
             "tags": list(self.tags),
         }
         # Copied so an entry never shares a dict with the order it describes.
@@ -428,7 +453,7 @@ class Order(BaseModel):
         fields |= {f"refunds.{r.id}.status": r.status for r in self.refunds}
         fields |= {f"notes.{n.id}": n.body for n in self.notes}
         for invoice in self.invoices:
-            fields |= {f"invoices.{invoice.id}.{k}": v for k, v in to_json(invoice).items() if k != "id"}
+            fields |= {f"invoices.{invoice.id}.{k}": v for k, v in invoice.to_dict().items() if k != "id"}
         return fields
 
     # --- private: payments and refunds ----------------------------------------------------------
@@ -448,6 +473,7 @@ class Order(BaseModel):
     def _record_refund(
         self, details: RefundDetails, status: RefundStatus, at: datetime, extra: dict[str, Any]
     ) -> TimelineEntry | None:
+        extra = {name: optional_text(name, value, MAX_REASON_LENGTH) for name, value in extra.items()}
         existing = self._refund(details.refund_id)
         if existing is None:
             refund = self._new_refund(details, status, at, extra)
@@ -458,7 +484,7 @@ class Order(BaseModel):
         before = self._tracked()
         self._put_refund(refund)
         kind = refund_entry_type(status, self.payment_status)
-        return self._record(kind, details.actor, at, before, {"refund": to_json(refund)})
+        return self._record(kind, details.actor, at, before, {"refund": refund.to_dict()})
 
     def _new_refund(self, details: RefundDetails, status: RefundStatus, at: datetime, extra: dict) -> Refund:
         refund = self._build_refund(details, status, at, extra)
@@ -472,22 +498,29 @@ class Order(BaseModel):
         self._require_currency("amount", details.amount)
         require_positive("amount", details.amount)
         check_money("shipping", shipping, self.currency)
+        if details.payment_id is not None:
+            check_id("payment_id", details.payment_id, "pay")
         for index, line in enumerate(details.lines):
-            check_money(f"lines[{index}].amount", line.amount, self.currency)
-        if self._sum(line.amount for line in details.lines) + shipping > details.amount:
+            check_refund_line(f"lines[{index}]", line, self.currency)
+        if sum(line.amount.amount for line in details.lines) + shipping.amount > details.amount.amount:
             raise InvalidInput(f"lines and shipping add up to more than the refund's {details.amount}", field="amount")
         if details.reason not in REFUND_REASONS:
             raise InvalidInput(f"must be one of {sorted(REFUND_REASONS)}", field="reason")
         return Refund(
-            id=details.refund_id, status=status, amount=details.amount, lines=list(details.lines),
-            shipping=shipping, payment_id=details.payment_id, reason=details.reason, note=details.note,
-            actor=details.actor, created_at=at, updated_at=at, **extra,
+            id=details.refund_id, status=status, amount=details.amount, lines=tuple(details.lines),
+            shipping=shipping, payment_id=details.payment_id, reason=details.reason,
+            note=optional_text("note", details.note, MAX_NOTE_LENGTH), actor=details.actor, created_at=at,
+            updated_at=at, **extra,
         )  # fmt: skip
 
     # --- private: lookups and small rules ----------------------------------------------------------
 
-    def _sum(self, amounts: Any) -> Money:
-        return money_total(list(amounts), self.currency)
+    def _money(self, amount: int) -> Money:
+        return Money(amount=_within_bound(amount), currency=self.currency)
+
+    def _money_json(self, amount: int) -> dict[str, Any]:
+        """An amount as the record writes it, without building Money just to write it out."""
+        return {"amount": _within_bound(amount), "currency": self.currency}
 
     def _require_currency(self, field: str, money: Money) -> None:
         same_currency(field, money, self.currency)
@@ -517,10 +550,23 @@ class Order(BaseModel):
     def _set_tags(self, tags: list[str], actor: Actor, at: datetime | None, data: dict) -> TimelineEntry:
         before = self._tracked()
         self.tags = tags
-        return self._record("order.updated", actor, aware_time(at), before, data)
+        return self._record(types.ORDER_UPDATED, actor, aware_time(at), before, data)
 
 
 _TRACKED_AMOUNTS = ("captured", "refunded", "refund_pending", "balance_due", "credit")
+
+
+def _within_bound(amount: int) -> int:
+    if not -MAX_AMOUNT <= amount <= MAX_AMOUNT:
+        raise InvalidInput(f"adds up to more than the {MAX_AMOUNT} minor units an amount may hold", field="total")
+    return amount
+
+
+def check_refund_line(field: str, line: RefundLine, currency: str) -> None:
+    check_money(f"{field}.amount", line.amount, currency)
+    quantity = line.quantity
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        raise InvalidInput("must be a whole number, 0 or more", field=f"{field}.quantity")
 
 
 def _replace_or_append(items: list, item: Any) -> list:
@@ -536,6 +582,6 @@ def _new_tags(tags: Sequence[str]) -> list[str]:
             normalized.add(normalize_tag(tag))
         except InvalidInput as error:
             raise InvalidInput(error.reason, field=f"tags[{index}]") from None
-    if len(normalized) > MAX_TAGS:
-        raise InvalidInput(f"an order holds at most {MAX_TAGS} tags", field="tags")
+    if len(normalized) > MAX_TAGS_PER_ORDER:
+        raise InvalidInput(f"an order holds at most {MAX_TAGS_PER_ORDER} tags", field="tags")
     return sorted(normalized)

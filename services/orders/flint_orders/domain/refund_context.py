@@ -2,22 +2,26 @@
 
 docs/orders.md, "Refund context". Pending and succeeded refunds both take room; a failed
 refund gives it back. The total cap applies on top of the line and payment figures.
+(``flint_contracts.refund_rules`` holds the rules the refunds service will share; moving this
+module onto them is issue 10's.)
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from flint_contracts.money import Money
 from flint_contracts.money import total as money_total
 from flint_orders.domain.errors import RefundRefused
-from flint_orders.domain.values import Amounts, LineItem, Payment, Refund, ValueObject
+from flint_orders.domain.values import Amounts, LineItem, Payment, Refund, money_json
 
 if TYPE_CHECKING:
     from flint_orders.domain.order import Order
 
 
-class LineRefundable(ValueObject):
+@dataclass(frozen=True, slots=True)
+class LineRefundable:
     line_item_id: str
     sku: str | None
     title: str
@@ -26,21 +30,37 @@ class LineRefundable(ValueObject):
     total: Money
     refundable_amount: Money
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"line_item_id": self.line_item_id, "sku": self.sku, "title": self.title, "quantity": self.quantity,
+                "refundable_quantity": self.refundable_quantity, "total": money_json(self.total),
+                "refundable_amount": money_json(self.refundable_amount)}
 
-class PaymentRefundable(ValueObject):
+
+@dataclass(frozen=True, slots=True)
+class PaymentRefundable:
     payment_id: str
     method: str
     captured: Money
     refunded_or_pending: Money
     refundable: Money
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"payment_id": self.payment_id, "method": self.method, "captured": money_json(self.captured),
+                "refunded_or_pending": money_json(self.refunded_or_pending),
+                "refundable": money_json(self.refundable)}
 
-class Refusal(ValueObject):
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
     code: str
     message: str
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message}
 
-class RefundContext(ValueObject):
+
+@dataclass(frozen=True, slots=True)
+class RefundContext:
     """What can still be refunded, and why a refund would be refused right now."""
 
     order_id: str
@@ -53,6 +73,15 @@ class RefundContext(ValueObject):
     lines: list[LineRefundable]
     payments: list[PaymentRefundable]
     refusal_reasons: list[Refusal]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"order_id": self.order_id, "currency": self.currency, "captured": money_json(self.captured),
+                "refunded": money_json(self.refunded), "pending": money_json(self.pending),
+                "max_refundable": money_json(self.max_refundable),
+                "shipping_refundable": money_json(self.shipping_refundable),
+                "lines": [line.to_dict() for line in self.lines],
+                "payments": [payment.to_dict() for payment in self.payments],
+                "refusal_reasons": [refusal.to_dict() for refusal in self.refusal_reasons]}
 
 
 def refund_context_of(order: Order) -> RefundContext:

@@ -3,11 +3,13 @@ entry a payment or refund records."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
-from flint_contracts.money import Money
+from flint_contracts import event_types as types
+from flint_contracts.literals import PaymentStatus, RefundStatus
 from flint_orders.domain.errors import ConflictingEvent
-from flint_orders.domain.values import PaymentStatus, Refund, RefundStatus
+from flint_orders.domain.values import Refund
 
 
 def payment_status_for(*, total: int, captured: int, refunded: int, canceled: bool) -> PaymentStatus:
@@ -27,18 +29,18 @@ def payment_status_for(*, total: int, captured: int, refunded: int, canceled: bo
 
 def capture_entry_type(before: str, after: str) -> str:
     if after == "paid":
-        return "order.paid" if before != "paid" else "order.updated"  # overpaying is no new "paid"
+        return types.ORDER_PAID if before != "paid" else types.ORDER_UPDATED  # overpaying is no new "paid"
     if after == "partially_paid":
-        return "order.partially_paid"
-    return "order.updated"
+        return types.ORDER_PARTIALLY_PAID
+    return types.ORDER_UPDATED
 
 
 def refund_entry_type(status: RefundStatus, payment_status: str) -> str:
     if status == "pending":
-        return "refund.created"
+        return types.REFUND_CREATED
     if status == "failed":
-        return "refund.failed"
-    return "order.refunded" if payment_status == "refunded" else "order.partially_refunded"
+        return types.REFUND_FAILED
+    return types.ORDER_REFUNDED if payment_status == "refunded" else types.ORDER_PARTIALLY_REFUNDED
 
 
 def advance_refund(existing: Refund, status: RefundStatus, at: datetime, extra: dict) -> Refund | None:
@@ -48,8 +50,4 @@ def advance_refund(existing: Refund, status: RefundStatus, at: datetime, extra: 
         return None
     if existing.status != "pending":
         raise ConflictingEvent(f"refund {existing.id} already {existing.status}, cannot become {status}")
-    return existing.model_copy(update={"status": status, "updated_at": at, **extra})
-
-
-def not_below_zero(money: Money) -> Money:
-    return money if money.amount > 0 else Money.zero(money.currency)
+    return dataclasses.replace(existing, status=status, updated_at=at, **extra)

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, Field
-
+from flint_contracts import event_types as types
 from flint_orders.domain.event_types import ORDER_EVENT_TYPES
-from flint_orders.domain.values import Actor, ValueObject
+from flint_orders.domain.values import Actor, time_json, time_of
 
 
-class TimelineEntry(ValueObject):
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
     """One change of one order. ``sequence`` is gap-free per order and equals the order's
     version after the change. ``changes`` maps a field to ``{"from": old, "to": new}``."""
 
     order_id: str
-    sequence: int = Field(ge=1)
+    sequence: int
     type: str
-    at: AwareDatetime
+    at: datetime
     actor: Actor
     changes: dict[str, dict[str, Any]]
     data: dict[str, Any]
@@ -37,15 +39,17 @@ class TimelineEntry(ValueObject):
         if self.type in ORDER_EVENT_TYPES:
             return self.type
         if any(is_order_level(name) for name in self.changes):
-            return "order.updated"
+            return types.ORDER_UPDATED
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        return {"order_id": self.order_id, "sequence": self.sequence, "type": self.type, "at": time_json(self.at),
+                "actor": self.actor.to_dict(), "changes": self.changes, "data": self.data}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TimelineEntry:
-        return cls.model_validate(data)
+        return cls(order_id=data["order_id"], sequence=data["sequence"], type=data["type"], at=time_of(data["at"]),
+                   actor=Actor.from_dict(data["actor"]), changes=data["changes"], data=data["data"])
 
 
 def is_order_level(field: str) -> bool:
@@ -60,4 +64,3 @@ def diff_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict
         for name in names
         if before.get(name) != after.get(name)
     }
-

@@ -1,0 +1,163 @@
+"""The blocking client's resources: ``client.orders``, ``client.installs``, ``client.refunds``,
+``client.invoices``, ``client.events``. Each method builds one operation (flint_sdk.api) and
+runs it; ``list`` returns one page, ``iterate`` every item across pages.
+
+Creates send an ``Idempotency-Key`` of their own unless given one (``idempotency_key=``);
+one key per call, the same on each of its retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any, Unpack
+
+from flint_contracts.envelope import EventEnvelope
+from flint_contracts.money import Money
+from flint_sdk.api import events, installs, invoices, orders, refunds
+from flint_sdk.api.orders import OrderFilters
+from flint_sdk.api.refunds import Shipping
+from flint_sdk.models import Install, Invoice, Order, Page, Refund, RefundContext, RefundQuote, TimelineEntry
+
+if TYPE_CHECKING:
+    from flint_sdk.client import FlintClient
+
+
+class _Resource:
+    def __init__(self, client: FlintClient) -> None:
+        self._client = client
+
+
+class Orders(_Resource):
+    """The order record (orders service)."""
+
+    def get(self, order_id: str) -> Order:
+        return self._client.run(orders.get(order_id))
+
+    def list(self, **filters: Unpack[OrderFilters]) -> Page[Order]:
+        """One page of orders, newest first."""
+        return self._client.run(orders.list_(**filters))
+
+    def iterate(self, **filters: Unpack[OrderFilters]) -> Iterator[Order]:
+        """Every order matching ``filters``, newest first, fetching pages as needed."""
+        return self._client.iterate(orders.list_(**filters))
+
+    def create(self, order: Mapping[str, Any], *, idempotency_key: str | None = None) -> Order:
+        """A new order (a merchant's token only: apps act on orders, they do not create them)."""
+        return self._client.run(orders.create(order, idempotency_key=idempotency_key))
+
+    def timeline(self, order_id: str, *, limit: int | None = None,
+                 starting_after: str | None = None) -> Page[TimelineEntry]:
+        return self._client.run(orders.timeline(order_id, limit=limit, starting_after=starting_after))
+
+    def iterate_timeline(self, order_id: str, *, limit: int | None = None) -> Iterator[TimelineEntry]:
+        """Every timeline entry of the order, in sequence order."""
+        return self._client.iterate(orders.timeline(order_id, limit=limit))
+
+    def refund_context(self, order_id: str) -> RefundContext:
+        return self._client.run(orders.refund_context(order_id))
+
+    def add_note(self, order_id: str, body: str, *, idempotency_key: str | None = None) -> Order:
+        return self._client.run(orders.add_note(order_id, body, idempotency_key=idempotency_key))
+
+    def add_tag(self, order_id: str, tag: str) -> Order:
+        return self._client.run(orders.add_tag(order_id, tag))
+
+    def remove_tag(self, order_id: str, tag: str) -> Order:
+        return self._client.run(orders.remove_tag(order_id, tag))
+
+    def set_metadata(self, order_id: str, values: Mapping[str, Any]) -> Order:
+        """Replaces the calling app's metadata namespace on the order (``{}`` removes it)."""
+        return self._client.run(orders.set_metadata(order_id, values))
+
+    def cancel(self, order_id: str, *, reason: str | None = None, idempotency_key: str | None = None) -> Order:
+        return self._client.run(orders.cancel(order_id, reason=reason, idempotency_key=idempotency_key))
+
+
+class Installs(_Resource):
+    """Installs (installs service)."""
+
+    def own(self) -> Install:
+        """The calling app's own install (an app token)."""
+        return self._client.run(installs.own())
+
+    def list(self, *, status: str | None = None, limit: int | None = None,
+             starting_after: str | None = None) -> Page[Install]:
+        """The merchant's installs (a merchant token)."""
+        return self._client.run(installs.list_(status=status, limit=limit, starting_after=starting_after))
+
+    def iterate(self, *, status: str | None = None, limit: int | None = None) -> Iterator[Install]:
+        return self._client.iterate(installs.list_(status=status, limit=limit))
+
+    def uninstall(self, install_id: str, *, idempotency_key: str | None = None) -> Install:
+        return self._client.run(installs.uninstall(install_id, idempotency_key=idempotency_key))
+
+
+class Refunds(_Resource):
+    """Refunds (refunds service; not built yet, see flint_sdk.api.refunds)."""
+
+    def quote(self, order_id: str, *, lines: Sequence[dict[str, Any]] | None = None, amount: Money | None = None,
+              shipping: Shipping = None, payment_id: str | None = None) -> RefundQuote:
+        return self._client.run(refunds.quote(order_id, lines=lines, amount=amount, shipping=shipping,
+                                              payment_id=payment_id))
+
+    def create(self, order_id: str, *, reason: str, lines: Sequence[dict[str, Any]] | None = None,
+               amount: Money | None = None, shipping: Shipping = None, payment_id: str | None = None,
+               note: str | None = None, idempotency_key: str | None = None) -> Refund:
+        return self._client.run(refunds.create(order_id, reason=reason, lines=lines, amount=amount, shipping=shipping,
+                                               payment_id=payment_id, note=note, idempotency_key=idempotency_key))
+
+    def get(self, refund_id: str) -> Refund:
+        return self._client.run(refunds.get(refund_id))
+
+    def list(self, *, order_id: str | None = None, limit: int | None = None,
+             starting_after: str | None = None) -> Page[Refund]:
+        return self._client.run(refunds.list_(order_id=order_id, limit=limit, starting_after=starting_after))
+
+    def iterate(self, *, order_id: str | None = None, limit: int | None = None) -> Iterator[Refund]:
+        return self._client.iterate(refunds.list_(order_id=order_id, limit=limit))
+
+
+class Invoices(_Resource):
+    """Invoices (invoicing service; not built yet, see flint_sdk.api.invoices)."""
+
+    def create(self, order_id: str, *, amount: Money | None = None, due_date: date | None = None,
+               reminder_policy: dict[str, Any] | None = None, idempotency_key: str | None = None) -> Invoice:
+        return self._client.run(invoices.create(order_id, amount=amount, due_date=due_date,
+                                                reminder_policy=reminder_policy, idempotency_key=idempotency_key))
+
+    def get(self, invoice_id: str) -> Invoice:
+        return self._client.run(invoices.get(invoice_id))
+
+    def list(self, *, order_id: str | None = None, limit: int | None = None,
+             starting_after: str | None = None) -> Page[Invoice]:
+        return self._client.run(invoices.list_(order_id=order_id, limit=limit, starting_after=starting_after))
+
+    def iterate(self, *, order_id: str | None = None, limit: int | None = None) -> Iterator[Invoice]:
+        return self._client.iterate(invoices.list_(order_id=order_id, limit=limit))
+
+    def send(self, invoice_id: str, *, idempotency_key: str | None = None) -> Invoice:
+        return self._client.run(invoices.action(invoice_id, "send", idempotency_key=idempotency_key))
+
+    def remind(self, invoice_id: str, *, idempotency_key: str | None = None) -> Invoice:
+        return self._client.run(invoices.action(invoice_id, "remind", idempotency_key=idempotency_key))
+
+    def void(self, invoice_id: str, *, idempotency_key: str | None = None) -> Invoice:
+        return self._client.run(invoices.action(invoice_id, "void", idempotency_key=idempotency_key))
+
+    def mark_uncollectible(self, invoice_id: str, *, idempotency_key: str | None = None) -> Invoice:
+        return self._client.run(invoices.action(invoice_id, "mark-uncollectible", idempotency_key=idempotency_key))
+
+    def pdf(self, invoice_id: str) -> bytes:
+        """The invoice as a PDF document."""
+        return self._client.run(invoices.pdf(invoice_id))
+
+
+class Events(_Resource):
+    """The install's event feed (installs service; not built yet, see flint_sdk.api.events)."""
+
+    def list(self, *, after: str | None = None, limit: int | None = None) -> Page[EventEnvelope]:
+        return self._client.run(events.list_(after=after, limit=limit))
+
+    def iterate(self, *, after: str | None = None, limit: int | None = None) -> Iterator[EventEnvelope]:
+        return self._client.iterate(events.list_(after=after, limit=limit))
