@@ -3,12 +3,13 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := $(PY) deploy/stack.py
 
-.PHONY: help setup up down status logs reset test test-fast bench asyncapi
+.PHONY: help setup up down status logs reset test test-fast bench openapi asyncapi
 help:
 	@echo "make up      set up and start Kafka, PostgreSQL and the Flint services"
 	@echo "make test    set up and run the whole test suite (starts what it needs)"
 	@echo "make status | logs | down | reset"
 	@echo "make bench   benchmarks (on demand)"
+	@echo "make openapi  regenerate docs/openapi/<service>.json"
 	@echo "make asyncapi  regenerate docs/asyncapi/ from the contracts"
 
 setup:
@@ -39,6 +40,13 @@ test: setup
 
 bench: setup
 	@$(PY) -m bench
+
+# Each service's OpenAPI document, generated from its routes (tests/http fails when one is stale).
+OPENAPI_SERVICES := installs orders
+openapi: setup
+	@for service in $(OPENAPI_SERVICES); do \
+	  $(PY) -m flint_chassis.http.write_openapi flint_$$service.app:openapi_app docs/openapi/$$service.json || exit 1; \
+	done
 
 asyncapi: setup
 	@$(PY) -m flint_contracts.asyncapi --write docs/asyncapi

@@ -23,6 +23,7 @@ import json
 import os
 import random
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -181,6 +182,9 @@ def run_api(env: dict[str, str], issuer: Issuer, token: str, order_ids: list[str
         **os.environ, **env, "DATABASE_NAME": BENCH_DB, "FLINT_INSTALLS_URL": issuer.url,
         "FLINT_ORDERS_PORT": str(port), "FLINT_ORDERS_ROLE": "api", "FLINT_ORDERS_WORKERS": str(args.workers),
         "DB_POOL_MIN": str(args.pool), "DB_POOL_MAX": str(args.pool), "FLINT_LOG_LEVEL": "WARNING",
+        "FLINT_ORDERS_SECRET": secrets.token_urlsafe(40),
+        # One token drives the whole load: lift its rate limit (the check itself still runs).
+        "RATE_LIMIT_READ_PER_SECOND": "1000000", "RATE_LIMIT_READ_BURST": "1000000",
     }
     server = subprocess.Popen([sys.executable, "-m", "flint_orders"], env=server_env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)

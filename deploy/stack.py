@@ -66,17 +66,21 @@ class Service:
     name: str
     module: str
     port: int
-    # Secrets only this service gets, generated once into .flint/secrets/ unless set in the environment.
+    # Secrets only this service gets, generated once into .flint/secrets/ unless set in the
+    # environment; every service has its own FLINT_<NAME>_SECRET (the chassis needs one).
     secrets: tuple[str, ...] = ()
     env_name: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.env_name = f"FLINT_{self.name.upper()}_URL"
+        own = f"FLINT_{self.name.upper()}_SECRET"
+        if own not in self.secrets:
+            self.secrets = (own, *self.secrets)
 
 
 # Services join this list in their own issues; each runs `python -m <module>`.
 SERVICES: list[Service] = [
-    Service("installs", "flint_installs", 8101, secrets=("FLINT_INSTALLS_SECRET",)),
+    Service("installs", "flint_installs", 8101),
     Service("orders", "flint_orders", 8102),
 ]
 

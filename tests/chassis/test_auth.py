@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from flint_chassis import install_state
 from flint_chassis.auth import Authenticator, InstallProjection, InvalidToken, JwksCache, Principal, TokenVerifier
 from flint_chassis.consumer import Event
-from flint_chassis.problems import install_problem_handlers
+from flint_chassis.http.errors import install_problem_handlers
 from flint_contracts import event_types as types
 from flint_contracts.events import InstallData, build_envelope
 from flint_contracts.ids import new_id

@@ -18,7 +18,7 @@ from flint_chassis.logs import (
     current_correlation_id,
     mask_secrets,
 )
-from flint_chassis.middleware import CorrelationMiddleware
+from flint_chassis.http.correlation import CorrelationMiddleware
 
 
 def render(message: str, *args) -> dict:

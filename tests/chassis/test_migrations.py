@@ -38,9 +38,9 @@ async def test_migrations_apply_to_an_empty_database_and_a_second_run_changes_no
         schema_after_first = await schema(conn)
         second = await migrate(conn, sources)
         # then the first run applied every file in order, and the second applied nothing and changed nothing
-        assert first == ["chassis/0001_outbox_inbox.sql", "chassis/0002_install_state.sql",
-                         "chassis/0003_bytes_safe_outbox_and_parking.sql",
-                         "orders/0001_orders.sql", "orders/0002_tags.sql"]
+        chassis = [f"chassis/{f.name}" for f in sorted(CHASSIS_MIGRATIONS.glob("*.sql"))]
+        assert chassis[:2] == ["chassis/0001_outbox_inbox.sql", "chassis/0002_install_state.sql"]
+        assert first == [*chassis, "orders/0001_orders.sql", "orders/0002_tags.sql"]
         assert second == []
         assert await schema(conn) == schema_after_first
         assert ("orders", "tags", "ARRAY") in schema_after_first

@@ -23,4 +23,6 @@ async def flint(installs_settings) -> AsyncIterator[Flint]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)
         async with httpx.AsyncClient(transport=transport, base_url=installs_settings.issuer) as client:
-            yield Flint(client, app.state.installs)
+            driver = Flint(client, app.state.installs)
+            driver.app = app
+            yield driver

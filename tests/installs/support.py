@@ -109,6 +109,7 @@ class Flint:
         self.settings: InstallsSettings = context.settings
         self.pool: asyncpg.Pool = context.pool
         self.login_response: httpx.Response | None = None
+        self.app: Any = None  # the ASGI app, for tests that serve it over a real socket
 
     # ---------------------------------------------------------- platform admin
     async def create_merchant(self, name: str = "Acme Outdoor") -> dict[str, Any]:

@@ -27,7 +27,7 @@ from flint_chassis.auth import Authenticator, InstallProjection, JwksCache, Prin
 from flint_chassis.consumer import SubscriptionConsumer
 from flint_chassis.config import with_database
 from flint_chassis.migrations import CHASSIS_MIGRATIONS, migrate
-from flint_chassis.problems import install_problem_handlers
+from flint_chassis.http.errors import install_problem_handlers
 from flint_contracts.topics import INSTALLS_EVENTS
 from flint_installs.app import create_app
 from tests.installs.support import ADMIN_KEY, Authorization, basic, partitions_of, query_of, settings_for

@@ -20,7 +20,7 @@ async def test_an_unexpected_error_is_logged_and_the_next_round_still_runs(
     # given housekeeping every 10 ms whose purge fails with a bug, then works
     rounds: list[str] = []
 
-    async def purge(pool, ttl) -> None:
+    async def purge(pool) -> None:
         rounds.append("purge")
         if len(rounds) == 1:
             raise KeyError("a bug, not an outage")

@@ -220,10 +220,10 @@ async def test_a_merchant_lists_only_its_own_installs_page_by_page(flint: Flint)
     token = await flint.merchant_token(merchant)
 
     first = (await flint.http.get("/v1/installs?limit=2", headers=flint.bearer(token))).json()
-    rest = (await flint.http.get(f"/v1/installs?limit=2&starting_after={first['data'][-1]['id']}",
+    rest = (await flint.http.get(f"/v1/installs?limit=2&starting_after={first['next_cursor']}",
                                  headers=flint.bearer(token))).json()
 
-    assert first["has_more"] is True and rest["has_more"] is False
+    assert first["has_more"] is True and rest["has_more"] is False and rest["next_cursor"] is None
     listed = first["data"] + rest["data"]
     assert sorted(i["app_id"] for i in listed) == sorted(a["id"] for a in apps)
     assert {i["merchant_id"] for i in listed} == {merchant["id"]}

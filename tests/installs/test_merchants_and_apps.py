@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from flint_installs import handlers
+from flint_chassis.http.idempotency import Idempotency
 from tests.installs.support import REDIRECT_URI, Flint
 
 pytestmark = pytest.mark.integration
@@ -64,7 +64,7 @@ async def test_a_retry_with_the_same_idempotency_key_replays_the_first_answer(fl
     assert await flint.pool.fetchval("SELECT count(*) FROM merchants") == 1
     # the stored answer is encrypted: the secret key is still nowhere in the database in clear
     assert first.json()["secret_key"].encode() not in b"".join(
-        bytes(r["response"]) for r in await flint.pool.fetch("SELECT response FROM idempotency_keys"))
+        bytes(r["body"]) for r in await flint.pool.fetch("SELECT body FROM flint_idempotency_keys"))
 
 
 async def test_the_same_idempotency_key_with_another_body_is_refused(flint: Flint):
@@ -74,7 +74,8 @@ async def test_the_same_idempotency_key_with_another_body_is_refused(flint: Flin
     other = await flint.http.post("/v1/merchants", json={"name": "Another"}, headers=headers)
 
     assert other.status_code == 422 and other.headers["content-type"] == "application/problem+json"
-    assert other.json()["type"] == "https://flint.dev/problems/idempotency-key-reused"
+    assert other.json()["type"] == "https://flint.dev/problems/idempotency_key_reused"
+    assert other.json()["code"] == "idempotency_key_reused"
     assert await flint.pool.fetchval("SELECT count(*) FROM merchants") == 1
 
 
@@ -112,13 +113,13 @@ async def test_uninstall_honours_the_idempotency_key(flint: Flint):
 
 @pytest.mark.parametrize(("body", "field", "reason"), [
     ({"scopes": ["orders:read", "orders:everything"]}, "scopes", "unknown scope orders:everything"),
-    ({"scopes": []}, "scopes", "at least 1"),
+    ({"scopes": []}, "scopes", "must not be empty"),
     ({"redirect_uris": ["http://app.example/callback"]}, "redirect_uris", "must use https"),
     ({"redirect_uris": ["https://app.example/callback#frag"]}, "redirect_uris", "fragment"),
     ({"redirect_uris": ["/callback"]}, "redirect_uris", "absolute"),
     ({"redirect_uris": ["https://user:pw@app.example/cb"]}, "redirect_uris", "credentials"),
-    ({"redirect_uris": []}, "redirect_uris", "at least 1"),
-    ({"name": ""}, "name", "at least 1"),
+    ({"redirect_uris": []}, "redirect_uris", "must not be empty"),
+    ({"name": ""}, "name", "must not be empty"),
 ])
 async def test_an_app_with_bad_scopes_or_redirect_uris_is_refused_field_by_field(flint: Flint, body, field, reason):
     request = {"name": "Refund Helper", "redirect_uris": [REDIRECT_URI], "scopes": ["orders:read"], **body}
@@ -127,7 +128,7 @@ async def test_an_app_with_bad_scopes_or_redirect_uris_is_refused_field_by_field
 
     assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
     [error] = response.json()["errors"]
-    assert error["field"] == field and reason in error["reason"], error
+    assert error["field"] == field and reason in error["message"], error
     assert await flint.pool.fetchval("SELECT count(*) FROM apps") == 0
 
 
@@ -140,13 +141,22 @@ async def test_loopback_http_redirect_uris_are_allowed_for_local_development(fli
 async def test_idempotency_keys_live_at_least_a_day_and_are_purged_after_two(flint: Flint):
     headers = {**flint.admin(), "Idempotency-Key": "create-acme-3"}
     first = (await flint.http.post("/v1/merchants", json={"name": "Acme"}, headers=headers)).json()
-    await flint.pool.execute("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'")
-    await handlers.purge_expired(flint.pool, timedelta(seconds=flint.settings.idempotency_ttl))
+    kept_for = await flint.pool.fetchval("SELECT expires_at - created_at FROM flint_idempotency_keys")
+    assert kept_for == timedelta(hours=48)
+
+    await _age_keys(flint, hours=25)
+    await Idempotency.purge_expired(flint.pool)
     assert (await flint.http.post("/v1/merchants", json={"name": "Acme"}, headers=headers)).json() == first
 
-    await flint.pool.execute("UPDATE idempotency_keys SET created_at = now() - interval '49 hours'")
-    await handlers.purge_expired(flint.pool, timedelta(seconds=flint.settings.idempotency_ttl))
+    await _age_keys(flint, hours=24)  # 49 hours in all
+    await Idempotency.purge_expired(flint.pool)
 
-    assert await flint.pool.fetchval("SELECT count(*) FROM idempotency_keys") == 0
+    assert await flint.pool.fetchval("SELECT count(*) FROM flint_idempotency_keys") == 0
     again = (await flint.http.post("/v1/merchants", json={"name": "Acme"}, headers=headers)).json()
     assert again["id"] != first["id"]
+
+
+async def _age_keys(flint: Flint, *, hours: int) -> None:
+    """As if ``hours`` had passed since the keys were made."""
+    await flint.pool.execute("UPDATE flint_idempotency_keys SET created_at = created_at - make_interval(hours => $1), "
+                             "expires_at = expires_at - make_interval(hours => $1)", hours)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import Response
 
 from flint_contracts.ids import new_id
-from flint_installs.credentials import ServiceSecret
+from flint_chassis.service_secret import ServiceSecret
 from flint_installs.domain import AuthorizationRequest
 from flint_installs.sessions import SESSION_COOKIE, BrowserSessions
 
-SECRET = ServiceSecret("s" * 40)
+SECRET = ServiceSecret("s" * 40, service="installs")
 REQUEST = AuthorizationRequest(client_id=new_id("app"), redirect_uri="https://plugin.test/cb", response_type="code",
                                state="abc", code_challenge="x" * 43, code_challenge_method="S256")
 
@@ -34,7 +34,7 @@ def test_a_tampered_expired_or_foreign_cookie_is_no_session() -> None:
     _, cookie = started(sessions)
     assert sessions.read(cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB")) is None
     assert BrowserSessions(SECRET, ttl=-1, secure=False).read(cookie) is None  # older than its lifetime
-    assert BrowserSessions(ServiceSecret("t" * 40), ttl=1800, secure=False).read(cookie) is None
+    assert BrowserSessions(ServiceSecret("t" * 40, service="installs"), ttl=1800, secure=False).read(cookie) is None
     assert sessions.read("") is None and sessions.read("not.a.cookie") is None
 
 

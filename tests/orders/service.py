@@ -187,6 +187,7 @@ async def running_orders_service(server_url: str, kafka_bootstrap: str) -> Async
         database_url=server_url, database_name=database, kafka_bootstrap_servers=kafka_bootstrap,
         installs_url=ISSUER, consumer_group_prefix=f"{database}.", outbox_poll_interval=0.2,
         consumer_retry_backoff=0.05, consumer_park_delays=[0.2, 0.4, 0.8], consumer_redrive_interval=0.05,
+        secret=secrets.token_urlsafe(40),
     )
     groups = create_runtime(settings).consumer_groups()
     consumed = sorted({t for topics in groups.values() for t in topics})

@@ -21,8 +21,9 @@ async def test_migrations_give_the_expected_tables_and_indexes_and_run_once(pool
               FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
              WHERE c.contype = 'p' GROUP BY 1""")
     assert "orders/0001_orders.sql" in applied and again == []
-    assert {"orders", "order_timeline", "order_numbers", "idempotency_keys"} <= tables
+    assert {"orders", "order_timeline", "order_numbers", "flint_idempotency_keys"} <= tables
+    assert "idempotency_keys" not in tables  # the chassis keeps every service's keys
     assert {"orders_by_merchant", "orders_by_status", "orders_by_payment_status", "orders_by_customer_email",
-            "orders_by_tag"} <= indexes
+            "orders_by_tag", "orders_by_updated_at"} <= indexes
     primary = {r["tab"]: sorted(r["cols"]) for r in keys}
     assert primary["order_timeline"] == ["order_id", "sequence"]

@@ -20,50 +20,60 @@ MUG = {"title": "Mug", "quantity": 2, "unit_price": eur(1000), "tax": eur(380)}
 
 
 @pytest.mark.parametrize(
-    ("body", "field", "reason"),
+    ("body", "field", "code", "message"),
     [
-        (order_body(currency="EUX"), "currency", "unknown ISO-4217 currency"),
-        (order_body(line_items=[{**MUG, "quantity": -1}]), "line_items.0.quantity", "greater than or equal to 1"),
-        (order_body(line_items=[{**MUG, "quantity": 1.5}]), "line_items.0.quantity", "valid integer"),
+        (order_body(currency="EUX"), "currency", "invalid", "unknown ISO-4217 currency"),
+        (order_body(line_items=[{**MUG, "quantity": -1}]), "line_items.0.quantity", "too_small", "must be at least 1"),
+        (order_body(line_items=[{**MUG, "quantity": 1.5}]), "line_items.0.quantity", "not_an_integer",
+         "must be a whole number"),
         (order_body(line_items=[{**MUG, "unit_price": {"amount": 10.5, "currency": "EUR"}}]),
-         "line_items.0.unit_price.amount", "valid integer"),
-        (order_body(total=eur(9999)), "total", "add up to 28.80 EUR"),
+         "line_items.0.unit_price.amount", "not_an_integer", "must be a whole number"),
+        (order_body(total=eur(9999)), "total", "totals_mismatch", "add up to 28.80 EUR"),
         (order_body(line_items=[{**MUG, "unit_price": {"amount": 1000, "currency": "USD"}}]),
-         "line_items.0.unit_price", "is in USD, the order is in EUR"),
-        (order_body(shipping={"amount": 500, "currency": "GBP"}), "shipping", "is in GBP"),
-        (order_body(shiping=eur(500)), "shiping", "Extra inputs are not permitted"),
-        (order_body(line_items=[]), "line_items", "at least 1 item"),
-        (order_body(customer={"email": "not-an-email"}), "customer.email", "is not an email address"),
-        (order_body(line_items=[{**MUG, "unit_price": eur(-1)}]), "line_items.0.unit_price", "must not be negative"),
-        (order_body(discounts=[{"code": "BIG", "amount": eur(5000)}]), "discounts", "more than the subtotal"),
+         "line_items.0.unit_price", "currency_mismatch", "is in USD, the order is in EUR"),
+        (order_body(shipping={"amount": 500, "currency": "GBP"}), "shipping", "currency_mismatch", "is in GBP"),
+        (order_body(shiping=eur(500)), "shiping", "unknown_field", "is not a field of this request"),
+        (order_body(line_items=[]), "line_items", "too_few", "must not be empty"),
+        (order_body(customer={"email": "not-an-email"}), "customer.email", "invalid_input", "is not an email address"),
+        (order_body(line_items=[{**MUG, "unit_price": eur(-1)}]), "line_items.0.unit_price", "invalid_input",
+         "must not be negative"),
+        (order_body(discounts=[{"code": "BIG", "amount": eur(5000)}]), "discounts", "invalid_input",
+         "more than the subtotal"),
     ],
     ids=["unknown-currency", "negative-quantity", "fractional-quantity", "fractional-amount", "totals-mismatch",
          "mixed-currency-line", "mixed-currency-shipping", "unknown-field", "no-lines", "bad-email",
          "negative-price", "discount-over-subtotal"],
 )
-async def test_bad_input_is_a_422_naming_the_field_and_the_reason(orders: OrdersService, body, field, reason):
+async def test_bad_input_is_a_422_naming_the_field_and_the_reason(orders: OrdersService, body, field, code, message):
     merchant = new_id("mer")
     response = await orders.call("POST", "/v1/orders", orders.merchant_token(merchant), json=body)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     errors = response.json()["errors"]
-    assert any(e["field"] == field and reason in e["reason"] for e in errors), errors
+    assert any(e["field"] == field and e["code"] == code and message in e["message"] for e in errors), errors
     listed = await orders.call("GET", "/v1/orders", orders.merchant_token(merchant))
     assert listed.json()["data"] == []  # nothing was created
 
 
 @pytest.mark.parametrize(
-    ("query", "field"),
-    [("limit=101", "limit"), ("limit=0", "limit"), ("starting_after=garbage", "starting_after"),
-     ("starting_after=b3JkXzE", "starting_after"), ("payment_status=owing", "payment_status"),
-     ("payment_staus=paid", "payment_staus"), ("created_gte=yesterday", "created_gte")],
+    ("query", "field", "code"),
+    [("limit=101", "limit", "too_large"), ("limit=0", "limit", "too_small"),
+     ("starting_after=garbage", "starting_after", "pattern_mismatch"),
+     ("starting_after=WzE3MDAwMDAwMDAwMDAwMDAsIm9yZF8xIl0.c2lnbmVk", "starting_after", "invalid_cursor"),
+     ("payment_status=owing", "payment_status", "not_allowed"),
+     ("payment_staus=paid", "payment_staus", "unknown_parameter"),
+     ("status=open&status=canceled", "status", "repeated_parameter"),
+     ("created_gte=yesterday", "created_gte", "invalid"),
+     ("created_lt=0.5", "created_lt", "invalid"),
+     ("created_gte=0001-01-01T00:00:00%2B14:00", "created_gte", "invalid"),
+     ("customer_email=a%00b", "customer_email", "invalid_text")],
     ids=["limit-over-100", "limit-zero", "malformed-cursor", "forged-cursor", "unknown-status", "misspelt-filter",
-         "bad-date"],
+         "repeated-filter", "bad-date", "epoch-number", "before-year-1", "nul"],
 )
-async def test_bad_list_parameters_are_a_422_naming_the_parameter(orders: OrdersService, query, field):
+async def test_bad_list_parameters_are_a_422_naming_the_parameter(orders: OrdersService, query, field, code):
     response = await orders.call("GET", f"/v1/orders?{query}", orders.merchant_token(new_id("mer")))
     assert response.status_code == 422, response.text
-    assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [(field, code)]
 
 
 async def test_the_same_idempotency_key_and_body_replays_the_first_order(orders: OrdersService):
@@ -75,9 +85,11 @@ async def test_the_same_idempotency_key_and_body_replays_the_first_order(orders:
         for _ in range(4)])
     # and once more later
     later = await orders.call("POST", "/v1/orders", orders.merchant_token(merchant), json=order_body(), headers=headers)
-    # then every response is the first one, and there is one order
+    # then every response is the first one, byte for byte, and there is one order
     first = responses[0].json()
-    assert all(r.status_code == 201 and r.json() == first for r in [*responses, later])
+    assert all(r.status_code == 201 and r.content == responses[0].content for r in [*responses, later])
+    assert later.headers["idempotent-replayed"] == "true" and later.headers["location"] == f"/v1/orders/{first['id']}"
+    assert sum("idempotent-replayed" not in r.headers for r in responses) == 1  # the one that created it
     listed = await orders.call("GET", "/v1/orders", orders.merchant_token(merchant))
     assert [o["id"] for o in listed.json()["data"]] == [first["id"]]
 
@@ -89,7 +101,9 @@ async def test_the_same_idempotency_key_with_another_body_is_refused(orders: Ord
     await orders.call("POST", "/v1/orders", token, json=order_body(), headers=headers)
     response = await orders.call("POST", "/v1/orders", token, json=order_body(shipping=eur(0)), headers=headers)
     assert response.status_code == 422
-    assert response.json()["errors"] == [{"field": "Idempotency-Key", "reason": "was used with a different request body"}]
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert response.json()["errors"] == [{"field": "Idempotency-Key", "code": "idempotency_key_reused",
+                                          "message": "was used before with another request"}]
     # another merchant may use the same key for its own order
     other = await orders.call("POST", "/v1/orders", orders.merchant_token(new_id("mer")), json=order_body(),
                               headers=headers)
@@ -192,14 +206,13 @@ async def test_the_timeline_explains_every_change_in_sequence(orders: OrdersServ
     await eventually(lambda: _version(orders, merchant, order["id"], 4), message="the payment")
     await orders.call("POST", f"/v1/orders/{order['id']}/cancel", token, json={"reason": "out of stock"})
     # when the timeline is read, two entries at a time
-    entries, cursor = [], 0
+    entries, query = [], "limit=2"
     while True:
-        page = (await orders.call("GET", f"/v1/orders/{order['id']}/timeline?limit=2&starting_after={cursor}",
-                                  token)).json()
+        page = (await orders.call("GET", f"/v1/orders/{order['id']}/timeline?{query}", token)).json()
         entries += page["data"]
         if not page["has_more"]:
             break
-        cursor = page["next_cursor"]
+        query = f"limit=2&starting_after={page['next_cursor']}"
     # then it lists every change once, gap-free, with who did it and what changed
     assert [(e["sequence"], e["type"]) for e in entries] == [
         (1, "order.created"), (2, "order.updated"), (3, "order.note_added"), (4, "order.partially_paid"),
@@ -288,3 +301,25 @@ async def _count(orders: OrdersService, token: str, query: str, expected: int) -
 
 async def _version(orders: OrdersService, merchant: str, order_id: str, version: int) -> bool:
     return (await orders.get_order(merchant, order_id))["version"] == version
+
+
+async def test_an_order_holds_at_most_50_notes_and_100_tags(orders: OrdersService):
+    # given an order with 50 notes and 100 tags
+    merchant = new_id("mer")
+    token = orders.merchant_token(merchant)
+    order = await orders.create_order(merchant, order_body(tags=[f"t{i}" for i in range(100)]))
+    for i in range(50):  # a token each, to stay within the write rate limit
+        added = await orders.call("POST", f"/v1/orders/{order['id']}/notes", orders.merchant_token(merchant),
+                                  json={"body": f"n{i}"})
+        assert added.status_code == 201
+    before = await orders.get_order(merchant, order["id"])
+    # when a 51st note and a 101st tag are sent
+    note = await orders.call("POST", f"/v1/orders/{order['id']}/notes", token, json={"body": "one more"})
+    tag = await orders.call("PUT", f"/v1/orders/{order['id']}/tags/one-more", token)
+    # then both are refused and the order is unchanged
+    assert (note.status_code, note.json()["code"]) == (422, "too_many_notes")
+    assert note.json()["errors"] == [{"field": "notes", "code": "too_many_notes",
+                                      "message": "an order holds at most 50 notes"}]
+    assert (tag.status_code, tag.json()["code"]) == (422, "validation_failed")
+    assert tag.json()["errors"][0]["code"] == "invalid_input"
+    assert await orders.get_order(merchant, order["id"]) == before

@@ -94,6 +94,28 @@ async def test_a_partial_refund_is_published_as_order_partially_refunded_with_it
     assert (current["payment_status"], current["amounts"]["refunded"]["amount"]) == ("partially_refunded", 1190)
 
 
+async def test_a_refund_that_overtakes_its_payment_waits_for_it_instead_of_being_refused(orders: OrdersService):
+    # given an order whose payment the refunds service has seen, but the orders service not yet
+    merchant = new_id("mer")
+    order = await orders.create_order(merchant)
+    refund_id = new_id("rfd")
+    # when the refund reaches orders first (another topic), and the payment a moment later
+    await orders.publish(REFUNDS_EVENTS, refund(order, types.REFUND_CREATED, refund_id, 1000))
+    await eventually(lambda: _parked(orders, order["id"]), message="the refund to be parked")
+    await orders.publish(PAYMENTS_EVENTS, payment_captured(order, 2880))
+    # then both apply, payment first, and nothing is dead-lettered
+    events = await orders.order_events(order["id"], 3)
+    assert [e["type"] for e in events] == ["order.created", "order.paid", "order.updated"]
+    current = await orders.get_order(merchant, order["id"])
+    assert current["amounts"]["refund_pending"] == {"amount": 1000, "currency": "EUR"}
+    assert orders.tap.headers("flint.refunds.events.v1.dlq.orders", events[2]["causation_id"]) == []
+
+
+async def _parked(orders: OrdersService, order_id: str) -> bool:
+    return bool(await orders.pool.fetchval(
+        "SELECT count(*) FROM flint_parked WHERE aggregate = convert_to('k:' || $1, 'UTF8')", order_id))
+
+
 async def test_a_payment_in_another_currency_is_dead_lettered_and_noted_on_the_timeline(orders: OrdersService):
     # given an order in EUR
     merchant = new_id("mer")

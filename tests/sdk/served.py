@@ -125,6 +125,7 @@ class ServedFlint:
             database_url=self._server_url, database_name=database, kafka_bootstrap_servers=self._kafka,
             installs_url=self.services.installs_url, consumer_group_prefix=f"{database}.", outbox_poll_interval=0.2,
             consumer_retry_backoff=0.05, consumer_park_delays=[0.2, 0.4, 0.8], consumer_redrive_interval=0.05,
+            secret=secrets.token_urlsafe(40),
         )
         groups = create_runtime(settings).consumer_groups()
         consumed = sorted({topic for topics in groups.values() for topic in topics})

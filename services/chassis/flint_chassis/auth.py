@@ -25,8 +25,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt.algorithms import OKPAlgorithm
 
 from flint_chassis.config import ServiceSettings
+from flint_chassis.http.ratelimit import charge
 from flint_chassis.install_state import InstallProjection
-from flint_chassis.problems import Problem
+from flint_chassis.problems import INSUFFICIENT_SCOPE, INVALID_TOKEN, SERVICE_UNAVAILABLE, Problem
 
 log = logging.getLogger("flint.auth")
 
@@ -221,12 +222,13 @@ def service_verifier(
                          cache_size=cache_size)
 
 
-_bearer = HTTPBearer(auto_error=False, description="An access token from the installs service.")
+_bearer = HTTPBearer(auto_error=False, scheme_name="token", description="An access token from the installs service.")
 
 
 class Authenticator:
     """FastAPI dependencies for routes. ``verifier`` is looked up per request, so the app can
-    be built before its runtime has connected."""
+    be built before its runtime has connected. A verified token is then charged one request
+    of its rate limit (``flint_chassis.http.ratelimit``) before its scopes are checked."""
 
     def __init__(self, verifier: Callable[[], TokenVerifier | None]) -> None:
         self._verifier = verifier
@@ -239,16 +241,16 @@ class Authenticator:
                 raise _unauthorized("missing bearer token")
             verifier = self._verifier()
             if verifier is None:
-                raise Problem(503, "Service starting", "token verification is not ready yet")
+                raise Problem(SERVICE_UNAVAILABLE, "token verification is not ready yet", headers={"Retry-After": "1"})
             try:
                 principal = await verifier.verify(credentials.credentials)
             except InvalidToken as error:
                 raise _unauthorized(str(error)) from None
+            charge(request.scope, principal.token_id)
             missing = principal.missing(scopes)
             if missing:
                 raise Problem(
-                    403, "Insufficient scope", f"this call needs {' '.join(missing)}",
-                    type="https://flint.dev/problems/insufficient-scope",
+                    INSUFFICIENT_SCOPE, f"this call needs {' '.join(missing)}",
                     headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(scopes)}"'},
                 )
             request.state.principal = principal
@@ -259,6 +261,6 @@ class Authenticator:
 
 def _unauthorized(reason: str) -> Problem:
     return Problem(
-        401, "Unauthorized", reason, type="https://flint.dev/problems/invalid-token",
+        INVALID_TOKEN, reason,
         headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{reason}"'},
     )

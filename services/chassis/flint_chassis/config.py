@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import os
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from flint_chassis.service_secret import secret_env_name
 
 
 class ServiceSettings(BaseSettings):
@@ -70,6 +73,38 @@ class ServiceSettings(BaseSettings):
         description="Where to fetch the issuer's JWKS when its public URL is not reachable from here "
                     "(inside docker-compose); default FLINT_INSTALLS_URL.",
     )
+
+    # --- HTTP (flint_chassis.http) -------------------------------------------------------------
+    secret: SecretStr | None = Field(
+        default=None,
+        description="The service's own secret, at least 32 random characters, read from FLINT_<SERVICE>_SECRET: "
+                    "signs list cursors, encrypts stored idempotent responses that hold secrets. Every replica "
+                    "needs the same one; `make up` generates one per service into .flint/secrets/.",
+    )
+    max_body_bytes: int = Field(
+        default=1 << 20, ge=1024, description="Largest request body accepted; a larger one is a 413 before it is parsed.",
+    )
+    idempotency_ttl_hours: int = Field(
+        default=48, ge=24, description="Hours an Idempotency-Key and its response are kept (at least 24).",
+    )
+    rate_limit_read_per_second: float = Field(
+        default=100.0, gt=0, description="Requests per second per token on routes that read (GET, `*:read` scopes).")
+    rate_limit_read_burst: int = Field(default=200, ge=1, description="Reads a token may make at once.")
+    rate_limit_write_per_second: float = Field(
+        default=50.0, gt=0, description="Requests per second per token on routes that change (`*:write` scopes).")
+    rate_limit_write_burst: int = Field(default=100, ge=1, description="Writes a token may make at once.")
+    retry_after_seconds: int = Field(
+        default=2, ge=1, description="`Retry-After` of a 503 answered while the database does not answer.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _service_secret_from_environment(cls, values: Any) -> Any:
+        """``secret`` comes from FLINT_<SERVICE>_SECRET, named after the subclass's service."""
+        if isinstance(values, dict) and values.get("secret") is None:
+            found = os.environ.get(secret_env_name(cls.service_name))
+            if found:
+                values = {**values, "secret": found}
+        return values
 
     @property
     def serves_http(self) -> bool:

@@ -32,6 +32,7 @@ from flint_chassis import db
 from flint_chassis.cli import run_or_exit
 from flint_chassis.config import ServiceSettings
 from flint_chassis.logs import configure_logging
+from flint_chassis.service_secret import require_secret
 from flint_chassis.topics import ensure_topics
 
 ROLES = ("all", "api", "worker")
@@ -98,6 +99,8 @@ def _stop_on_signals(server: uvicorn.Server) -> None:
 
 async def _preflight(settings: ServiceSettings) -> None:
     """The one-line start-up errors, checked once in the parent before workers start."""
+    if getattr(settings, "role", "all") != "worker":  # the HTTP contract signs and seals with it
+        require_secret(settings.secret.get_secret_value() if settings.secret else None, service=settings.service_name)
     await db.ensure_database(settings.database_url, settings.database)
     await (await db.create_pool(settings.service_database_url, min_size=1, max_size=1)).close()
     await ensure_topics(settings.kafka_bootstrap_servers, [])

@@ -8,17 +8,31 @@ Who may call what:
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+import asyncpg
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flint_chassis.auth import Principal
-from flint_chassis.problems import Problem
+from flint_chassis.http import (
+    DEFAULT_LIMIT,
+    IdempotencyKey,
+    Limit,
+    ServiceHttp,
+    StartingAfter,
+    caller_of,
+    json_response,
+    service_http,
+)
+from flint_chassis.http.lists import invalid_cursor
+from flint_chassis.problems import NOT_FOUND, Problem, problem_type
 from flint_contracts.event_types import SCOPES
-from flint_installs import handlers, idempotency
+from flint_contracts.ids import id_pattern
+from flint_contracts.limits import MAX_NAME_LENGTH
+from flint_installs import handlers
 from flint_installs.context import ServiceContext
 from flint_installs.credentials import same_text
 from flint_contracts.literals import AUDIENCES
@@ -32,7 +46,12 @@ from flint_installs.domain import (
 )
 
 router = APIRouter()
-_admin_bearer = HTTPBearer(auto_error=False, description="The platform admin key (FLINT_ADMIN_KEY).")
+_admin_bearer = HTTPBearer(auto_error=False, scheme_name="adminKey",
+                           description="The platform admin key (FLINT_ADMIN_KEY).")
+INVALID_ADMIN_KEY = problem_type("invalid_admin_key", 401, "Unauthorized", "This call needs the platform admin key.")
+WRONG_TOKEN_KIND = problem_type(
+    "wrong_token_kind", 403, "Forbidden", "This call needs another kind of token (a merchant's, or an app's).")
+MAX_REDIRECT_URI_LENGTH = 2000
 
 
 def context(request: Request) -> ServiceContext:
@@ -45,7 +64,8 @@ Context = Annotated[ServiceContext, Depends(context)]
 # ---------------------------------------------------------------- models
 class MerchantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200, description="The merchant's display name.", examples=["Acme Outdoor"])
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, description="The merchant's display name.",
+                      examples=["Acme Outdoor"])
 
 
 class MerchantCreated(BaseModel):
@@ -64,13 +84,15 @@ class MerchantCreated(BaseModel):
 
 class AppCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200, description="Shown to merchants on the consent page.",
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, description="Shown to merchants on the consent page.",
                       examples=["Refund Helper"])
-    redirect_uris: list[str] = Field(min_length=1, max_length=10, description=(
-        "Where merchants are sent back after consent. Matched exactly. https, or http on localhost/127.0.0.1."),
+    redirect_uris: list[Annotated[str, Field(min_length=1, max_length=MAX_REDIRECT_URI_LENGTH)]] = Field(
+        min_length=1, max_length=10, description=(
+            "Where merchants are sent back after consent. Matched exactly. https, or http on localhost/127.0.0.1."),
         examples=[["https://refund-helper.example/oauth/callback"]])
-    scopes: list[str] = Field(min_length=1, description="The scopes the app may ask merchants for.",
-                              examples=[["orders:read", "refunds:write"]])
+    scopes: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=len(SCOPES), description="The scopes the app may ask merchants for.",
+        examples=[["orders:read", "refunds:write"]])
 
     @field_validator("redirect_uris")
     @classmethod
@@ -126,6 +148,7 @@ class InstallList(BaseModel):
     object: Literal["list"] = "list"
     data: list[InstallOut]
     has_more: bool
+    next_cursor: str | None = Field(description="Pass as `starting_after` for the next page; null on the last.")
 
 
 # ---------------------------------------------------------------- who is calling
@@ -134,20 +157,18 @@ async def require_admin(
 ) -> str:
     expected = ctx.settings.admin_key.get_secret_value() if ctx.settings.admin_key else None
     if credentials is None or expected is None or not same_text(credentials.credentials, expected):
-        raise Problem(401, "Unauthorized", "this call needs the platform admin key",
-                      type="https://flint.dev/problems/invalid-admin-key",
+        raise Problem(INVALID_ADMIN_KEY, "this call needs the platform admin key",
                       headers={"WWW-Authenticate": 'Bearer realm="flint-admin"'})
     return "admin"
 
 
 def _require_kind(principal: Principal, kind: str) -> Principal:
     if principal.kind != kind:
-        raise Problem(403, "Forbidden", f"this call needs a {kind} token",
-                      type="https://flint.dev/problems/wrong-token-kind")
+        raise Problem(WRONG_TOKEN_KIND, f"this call needs a {kind} token")
     return principal
 
 
-_user_bearer = HTTPBearer(auto_error=False, description="An access token from POST /oauth/token.")
+_user_bearer = HTTPBearer(auto_error=False, scheme_name="token", description="An access token from POST /oauth/token.")
 
 
 async def _principal(
@@ -166,90 +187,89 @@ async def app_principal(principal: Principal = Depends(_principal)) -> Principal
     return _require_kind(principal, "app")
 
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description=(
-    "Retry safely: the same key and request replay the first response for 48 hours."))]
-
-
-def _respond(outcome: idempotency.Outcome, response: Response) -> Any:
-    response.status_code = outcome.status
-    response.headers.update(outcome.headers)
-    return outcome.body
+Edge = Annotated[ServiceHttp, Depends(service_http)]
+InstallId = Annotated[str, Path(pattern=id_pattern("ins"), max_length=30, examples=["ins_01JD3Z5Y1B2C3D4E5F6G7H8J9K"])]
 
 
 # ---------------------------------------------------------------- merchants and apps
 @router.post("/v1/merchants", status_code=201, response_model=MerchantCreated, tags=["merchants"],
              summary="Create a merchant (platform admin key); its secret key is shown once")
 async def create_merchant(
-    body: MerchantCreate, request: Request, response: Response, ctx: Context,
-    owner: str = Depends(require_admin), idempotency_key: IdempotencyKey = None,
-) -> Any:
-    async def action(conn) -> tuple[int, MerchantCreated]:
+    body: MerchantCreate, request: Request, edge: Edge, owner: str = Depends(require_admin),
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """A retry with the same `Idempotency-Key` shows the secret key again: the stored answer is
+    encrypted at rest."""
+    async def action(conn: asyncpg.Connection) -> Response:
         merchant, secret_key = await handlers.create_merchant(conn, body.name)
-        return 201, MerchantCreated.of(merchant, secret_key)
+        return json_response(MerchantCreated.of(merchant, secret_key), 201)
 
-    return _respond(await _idempotent(ctx, request, owner, idempotency_key, body, action), response)
+    return await edge.idempotency.run(request, caller=owner, key=idempotency_key, action=action, sealed=True)
 
 
 @router.post("/v1/apps", status_code=201, response_model=AppCreated, tags=["apps"],
              summary="Register an app (platform admin key); its client secret is shown once")
-async def create_app(
-    body: AppCreate, request: Request, response: Response, ctx: Context,
-    owner: str = Depends(require_admin), idempotency_key: IdempotencyKey = None,
-) -> Any:
-    async def action(conn) -> tuple[int, AppCreated]:
+async def register_app(
+    body: AppCreate, request: Request, edge: Edge, owner: str = Depends(require_admin),
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """A retry with the same `Idempotency-Key` shows the client secret again: the stored answer
+    is encrypted at rest."""
+    async def action(conn: asyncpg.Connection) -> Response:
         app, client_secret = await handlers.register_app(conn, body.name, body.redirect_uris, body.scopes)
-        return 201, AppCreated.of(app, client_secret)
+        return json_response(AppCreated.of(app, client_secret), 201)
 
-    return _respond(await _idempotent(ctx, request, owner, idempotency_key, body, action), response)
-
-
-async def _idempotent(ctx: ServiceContext, request: Request, owner: str, key: str | None, body: Any,
-                      action: idempotency.Action) -> idempotency.Outcome:
-    fingerprint = idempotency.request_fingerprint(request.method, request.url.path, body)
-    return await idempotency.run(ctx.pool, ctx.secret, owner=owner, key=key, fingerprint=fingerprint,
-                                 ttl=timedelta(seconds=ctx.settings.idempotency_ttl), action=action)
+    return await edge.idempotency.run(request, caller=owner, key=idempotency_key, action=action, sealed=True)
 
 
 # ---------------------------------------------------------------- installs
 @router.get("/v1/installs", response_model=InstallList, tags=["installs"],
             summary="The merchant's installs (merchant token)")
 async def list_installs(
-    ctx: Context, principal: Principal = Depends(merchant_principal),
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    starting_after: Annotated[str | None, Query(description="The last install id of the previous page.")] = None,
+    ctx: Context, edge: Edge, principal: Principal = Depends(merchant_principal),
+    limit: Limit = DEFAULT_LIMIT,
+    starting_after: StartingAfter = None,
     status: Annotated[InstallStatus | None, Query()] = None,
-) -> InstallList:
-    page, has_more = await handlers.list_installs(ctx.pool, principal.merchant_id, starting_after=starting_after,
+) -> Response:
+    after = None
+    if starting_after is not None:
+        position = edge.cursors.decode("installs", principal.merchant_id, starting_after)
+        if len(position) != 1 or not isinstance(position[0], str):
+            raise invalid_cursor()
+        after = position[0]
+    page, has_more = await handlers.list_installs(ctx.pool, principal.merchant_id, starting_after=after,
                                                   status=status, limit=limit)
-    return InstallList(data=[InstallOut.of(i) for i in page], has_more=has_more)
+    cursor = edge.cursors.encode("installs", principal.merchant_id, [page[-1].id]) if has_more else None
+    return json_response(InstallList(data=[InstallOut.of(i) for i in page], has_more=has_more, next_cursor=cursor))
 
 
 @router.post("/v1/installs/{install_id}/uninstall", response_model=InstallOut, tags=["installs"],
              summary="Uninstall an app (merchant token): every token of the install stops working")
-async def uninstall(
-    install_id: str, request: Request, response: Response, ctx: Context,
+async def uninstall_app(
+    install_id: InstallId, request: Request, edge: Edge,
     principal: Principal = Depends(merchant_principal), idempotency_key: IdempotencyKey = None,
-) -> Any:
-    async def action(conn) -> tuple[int, InstallOut]:
+) -> Response:
+    async def action(conn: asyncpg.Connection) -> Response:
         try:
             install = await handlers.uninstall(conn, merchant_id=principal.merchant_id, install_id=install_id)
         except handlers.NotFound:
-            raise Problem(404, "Not found", f"no install {install_id} for this merchant") from None
-        return 200, InstallOut.of(install)
+            raise Problem(NOT_FOUND, f"no install {install_id} for this merchant") from None
+        return json_response(InstallOut.of(install))
 
-    return _respond(await _idempotent(ctx, request, principal.merchant_id, idempotency_key, {}, action), response)
+    return await edge.idempotency.run(request, caller=caller_of(principal.merchant_id, principal.subject),
+                                      key=idempotency_key, action=action)
 
 
 @router.get("/v1/install", response_model=InstallOut, tags=["installs"],
             summary="The calling app's own install (app token)")
-async def own_install(ctx: Context, principal: Principal = Depends(app_principal)) -> InstallOut:
+async def get_own_install(ctx: Context, principal: Principal = Depends(app_principal)) -> InstallOut:
     assert principal.install_id is not None
     return InstallOut.of(await handlers.get_install(ctx.pool, principal.install_id))
 
 
 # ---------------------------------------------------------------- discovery
 @router.get("/.well-known/jwks.json", tags=["discovery"], summary="Public keys that verify access tokens")
-async def jwks(ctx: Context, response: Response) -> dict[str, Any]:
+async def get_jwks(ctx: Context, response: Response) -> dict[str, Any]:
     assert ctx.keys is not None
     response.headers["Cache-Control"] = "public, max-age=60"
     return {"keys": await ctx.keys.published()}
@@ -279,11 +299,11 @@ def discovery_document(ctx: ServiceContext) -> dict[str, Any]:
 
 @router.get("/.well-known/flint-configuration", tags=["discovery"],
             summary="Token endpoint, JWKS and the base URL of every Flint service")
-async def flint_configuration(ctx: Context) -> dict[str, Any]:
+async def get_flint_configuration(ctx: Context) -> dict[str, Any]:
     return discovery_document(ctx)
 
 
 @router.get("/.well-known/oauth-authorization-server", tags=["discovery"],
             summary="RFC 8414 authorization server metadata (the same document)")
-async def oauth_metadata(ctx: Context) -> dict[str, Any]:
+async def get_oauth_metadata(ctx: Context) -> dict[str, Any]:
     return discovery_document(ctx)

@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from flint_chassis.health import health_router
-from flint_chassis.problems import install_problem_handlers
+from flint_chassis.http import service_app
 from flint_installs import api, oauth
 from flint_installs.config import InstallsSettings
 from flint_installs.context import ServiceContext
@@ -30,15 +29,21 @@ def create_app(settings: InstallsSettings | None = None, *, manage_lifespan: boo
         async with context.running():
             yield
 
-    app = FastAPI(
+    app = service_app(
+        settings,
         title="Flint installs",
         version="1",
         summary="Merchants, partner apps, OAuth 2.0 installs with PKCE, and the tokens every Flint service trusts.",
+        servers=[{"url": settings.issuer, "description": "This installs service (the token issuer)"}],
+        routers=[api.router, oauth.router],
+        health_checks=context.runtime.health_checks(),
+        pool=lambda: context.runtime.pool,
         lifespan=lifespan,
     )
     app.state.installs = context
-    install_problem_handlers(app)
-    app.include_router(health_router(context.runtime.health_checks()))
-    app.include_router(api.router)
-    app.include_router(oauth.router)
     return app
+
+
+def openapi_app() -> FastAPI:
+    """The app as documented in docs/openapi/installs.json (default settings, not the environment's)."""
+    return create_app(InstallsSettings(installs_url="http://127.0.0.1:8101"))

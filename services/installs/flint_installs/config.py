@@ -31,11 +31,6 @@ class InstallsSettings(ServiceSettings):
         default=None, alias="FLINT_ADMIN_KEY",
         description="The platform admin key: creates merchants and registers apps.",
     )
-    secret: SecretStr | None = Field(
-        default=None, alias="FLINT_INSTALLS_SECRET",
-        description="The service's own secret (>= 32 characters): encrypts signing keys and stored idempotent "
-                    "responses at rest, and signs session cookies and CSRF tokens. Every replica needs the same one.",
-    )
 
     access_token_ttl: int = Field(default=900, description="Access token lifetime in seconds (15 minutes).")
     refresh_token_ttl: int = Field(default=30 * 86400, description="Refresh token lifetime in seconds.")
@@ -43,8 +38,7 @@ class InstallsSettings(ServiceSettings):
     session_ttl: int = Field(default=1800, description="Merchant login session lifetime in seconds.")
     signing_key_rotation: int = Field(default=30 * 86400, description="Seconds a signing key signs before the next one takes over.")
     key_cache_seconds: float = Field(default=30.0, description="How long a replica trusts its cached key set before rereading it.")
-    idempotency_ttl: int = Field(default=48 * 3600, description="Seconds an Idempotency-Key and its response are kept (>= 24 h).")
-    housekeeping_interval: float = Field(default=600.0, description="Seconds between purges of expired codes, tokens and keys.")
+    housekeeping_interval: float = Field(default=600.0, description="Seconds between purges of expired codes and tokens.")
     cookie_secure: bool | None = Field(
         default=None, description="Mark cookies Secure; by default when FLINT_INSTALLS_URL is https.",
     )

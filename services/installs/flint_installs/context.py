@@ -19,7 +19,7 @@ from flint_chassis.runtime import ServiceRuntime
 from flint_contracts.topics import INSTALLS_EVENTS
 from flint_installs import handlers
 from flint_installs.config import InstallsSettings
-from flint_installs.credentials import MIN_SECRET_LENGTH, ServiceSecret
+from flint_chassis.service_secret import MIN_SECRET_LENGTH, ServiceSecret
 from flint_installs.keys import KeyRing
 from flint_installs.sessions import BrowserSessions
 from flint_installs.tokens import LocalVerifier, TokenIssuer
@@ -57,7 +57,7 @@ class ServiceContext:
                                "(`make up` generates one into .flint/stack.env)")
         if s.admin_key is None:
             log.warning("FLINT_ADMIN_KEY is not set: merchants cannot be created and apps cannot be registered")
-        self.secret = ServiceSecret(secret)
+        self.secret = ServiceSecret(secret, service="installs")
         self.sessions = BrowserSessions(self.secret, ttl=s.session_ttl, secure=s.secure_cookies)
         await self.runtime.start()
         try:
@@ -89,7 +89,8 @@ class ServiceContext:
             await self.stop()
 
     async def _keep_house(self) -> None:
-        """Purge expired codes, tokens and idempotency keys; rotate the signing key when due.
+        """Purge expired codes and tokens; rotate the signing key when due (idempotency keys
+        are the chassis' to purge).
 
         A round that fails, for any reason, is logged and the next one runs on time: an
         outage or a bug in one purge must not stop key rotation for the life of the process."""
@@ -105,7 +106,7 @@ class ServiceContext:
 
     async def keep_house_once(self) -> None:
         """One round of housekeeping."""
-        await handlers.purge_expired(self.pool, timedelta(seconds=self.settings.idempotency_ttl))
+        await handlers.purge_expired(self.pool)
         if self.keys is None:
             raise RuntimeError("the signing keys are not loaded")
         await self.keys.signing_key()

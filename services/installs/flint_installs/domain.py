@@ -26,7 +26,7 @@ from flint_contracts.ids import new_id
 from flint_contracts.limits import MAX_URL_LENGTH
 from flint_contracts.literals import InstallStatus
 
-from flint_installs.credentials import b64url
+from flint_chassis.service_secret import b64url
 
 SOURCE = "flint.installs"
 

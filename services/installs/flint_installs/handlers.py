@@ -1,7 +1,7 @@
 """One async function per use case: open a unit of work, load, call the domain, commit.
 
 Use cases behind an ``Idempotency-Key`` (create a merchant, register an app, uninstall)
-take the connection of the transaction ``idempotency.run`` opened, so what they create and
+take the connection of the transaction the chassis' ``Idempotency.run`` opened, so what they create and
 the stored response commit together. Install events go to the outbox in the same
 transaction as the install they describe.
 """
@@ -308,7 +308,6 @@ async def get_install(pool: asyncpg.Pool, install_id: str) -> Install:
     return install
 
 
-async def purge_expired(pool: asyncpg.Pool, idempotency_ttl: timedelta) -> None:
-    now = utcnow()
+async def purge_expired(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
-        await repository.purge_expired(conn, now, now - idempotency_ttl)
+        await repository.purge_expired(conn, utcnow())

@@ -23,7 +23,7 @@ from jwt.algorithms import OKPAlgorithm
 
 from flint_chassis.auth import InvalidToken
 from flint_installs import repository
-from flint_installs.credentials import ServiceSecret, b64url
+from flint_chassis.service_secret import ServiceSecret, b64url
 
 # Verifiers allow a few seconds of clock skew after `exp`; publish a little longer than that.
 _PUBLISH_MARGIN = timedelta(minutes=5)

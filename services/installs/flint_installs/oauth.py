@@ -24,7 +24,11 @@ from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from flint_chassis.http import raw_query
+from flint_chassis.logs import current_correlation_id
+from flint_chassis.problems import Problem, problem_response, problem_type
 from flint_contracts.event_types import SCOPES
+from flint_contracts.text import text_problem
 from flint_installs import handlers
 from flint_installs.context import ServiceContext
 from flint_installs.domain import App, AuthorizationRequest, Merchant, OAuthError
@@ -43,6 +47,12 @@ _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
 }
 _TOKEN_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+INVALID_AUTHORIZATION_REQUEST = problem_type(
+    "invalid_authorization_request", 400, "Invalid authorization request",
+    "An install link Flint cannot use (unknown client, unregistered redirect URI, a repeated parameter); "
+    "a browser is shown the same as a page.")
+FORM_EXPIRED = problem_type(
+    "form_expired", 403, "Form expired", "A login or consent form not sent by Flint's own page, or too old.")
 
 
 def _ctx(request: Request) -> ServiceContext:
@@ -60,9 +70,9 @@ def _page(request: Request, template: str, status: int = 200, **values: Any) -> 
 def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
     """An error shown on this site (never redirected): HTML for a browser, problem+json otherwise."""
     if "text/html" not in request.headers.get("accept", "text/html"):
-        return JSONResponse({"type": "https://flint.dev/problems/authorization-request", "title": title,
-                             "status": status, "detail": detail}, status_code=status,
-                            media_type="application/problem+json", headers=_TOKEN_HEADERS)
+        kind = FORM_EXPIRED if status == 403 else INVALID_AUTHORIZATION_REQUEST
+        return problem_response(Problem(kind, detail, headers=_TOKEN_HEADERS), request.url.path,
+                                current_correlation_id())
     return _page(request, "error.html", status, title=title, detail=detail)
 
 
@@ -93,8 +103,18 @@ def _single_valued(params: Any) -> str | None:
     return None
 
 
+def _unreadable(params: Any) -> str | None:
+    """Why a form or query value cannot be read as text (a NUL, a control character), or None."""
+    for name, value in params.multi_items():
+        if isinstance(value, str) and (problem := text_problem(name) or text_problem(value)):
+            return f"The parameter {name!r} {problem}."
+    return None
+
+
 async def _trusted_client(request: Request, params: Any) -> tuple[AuthorizationRequest, App] | Response:
     """The request and its app once client_id and redirect_uri are known good, else an error page."""
+    if unreadable := _unreadable(params):
+        return _error_page(request, 400, "Invalid request", unreadable)
     if repeated := _single_valued(params):
         return _error_page(request, 400, "Invalid request", f"The parameter {repeated} appears more than once.")
     auth_request = AuthorizationRequest.from_params(params)
@@ -129,6 +149,7 @@ def _login_page(request: Request, auth_request: AuthorizationRequest, app: App, 
 
 # ---------------------------------------------------------------- authorize
 @router.get("/authorize", response_class=HTMLResponse, summary="Start an install: login, then consent (HTML)")
+@raw_query
 async def authorize(request: Request) -> Response:
     ctx = _ctx(request)
     trusted = await _trusted_client(request, request.query_params)
@@ -152,7 +173,7 @@ async def authorize(request: Request) -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse, summary="Merchant login with the secret key (HTML form)")
-async def login(request: Request) -> Response:
+async def log_in(request: Request) -> Response:
     ctx = _ctx(request)
     form = await request.form()
     trusted = await _trusted_client(request, form)
@@ -175,7 +196,7 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/authorize", response_class=HTMLResponse, summary="The merchant's answer on the consent page")
-async def decide(request: Request) -> Response:
+async def decide_authorization(request: Request) -> Response:
     ctx = _ctx(request)
     form = await request.form()
     trusted = await _trusted_client(request, form)
@@ -228,6 +249,8 @@ async def _token_form(request: Request) -> dict[str, str]:
         if name in values:
             raise OAuthError("invalid_request", f"parameter {name} appears more than once")
         if isinstance(value, str):
+            if problem := text_problem(name) or text_problem(value):
+                raise OAuthError("invalid_request", f"parameter {name!r} {problem}")
             values[name] = value
     return values
 
@@ -243,6 +266,8 @@ def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, st
             client_id, client_secret = (unquote_plus(part) for part in decoded.split(":", 1))
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise OAuthError("invalid_client", "malformed Basic credentials", status=401) from None
+        if text_problem(client_id) or text_problem(client_secret):
+            raise OAuthError("invalid_client", "malformed Basic credentials", status=401)
         if form.get("client_id", client_id) != client_id:
             raise OAuthError("invalid_request", "client_id differs from the authenticated client")
         return client_id, client_secret
@@ -264,6 +289,7 @@ async def _authenticate(ctx: ServiceContext, client_id: str, client_secret: str)
 
 
 @router.post("/token", summary="Exchange a code, rotate a refresh token, or get a merchant token")
+@raw_query
 async def token(request: Request) -> Response:
     ctx = _ctx(request)
     assert ctx.issuer is not None
@@ -296,6 +322,7 @@ async def token(request: Request) -> Response:
 
 
 @router.post("/revoke", summary="Revoke a refresh token (its whole grant) or an access token (RFC 7009)")
+@raw_query
 async def revoke(request: Request) -> Response:
     ctx = _ctx(request)
     assert ctx.verifier is not None

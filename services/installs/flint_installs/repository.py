@@ -246,47 +246,12 @@ async def add_signing_key(
     await conn.execute(_RETIRE_KEYS, kid, now)
 
 
-# ---------------------------------------------------------------- idempotency keys
-_IDEMPOTENCY_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('flint_installs:idem:' || $1 || ':' || $2, 0))"
-_IDEMPOTENCY_GET = """
-SELECT request_hash, status_code, response FROM idempotency_keys
-WHERE owner = $1 AND key = $2 AND created_at > $3
-"""
-_IDEMPOTENCY_PUT = """
-INSERT INTO idempotency_keys (owner, key, request_hash, status_code, response, created_at)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (owner, key) DO UPDATE
-   SET request_hash = EXCLUDED.request_hash, status_code = EXCLUDED.status_code,
-       response = EXCLUDED.response, created_at = EXCLUDED.created_at
-"""
-
-
-async def lock_idempotency_key(conn: asyncpg.Connection, owner: str, key: str) -> None:
-    await conn.execute(_IDEMPOTENCY_LOCK, owner, key)
-
-
-async def idempotent_response(
-    conn: asyncpg.Connection, owner: str, key: str, newer_than: datetime
-) -> asyncpg.Record | None:
-    return await conn.fetchrow(_IDEMPOTENCY_GET, owner, key, newer_than)
-
-
-async def store_idempotent_response(
-    conn: asyncpg.Connection, owner: str, key: str, request_hash: bytes, status: int, sealed: bytes, now: datetime
-) -> None:
-    await conn.execute(_IDEMPOTENCY_PUT, owner, key, request_hash, status, sealed, now)
-
-
 # ---------------------------------------------------------------- housekeeping
 _PURGES = (
     "DELETE FROM authorization_codes WHERE expires_at < $1::timestamptz - interval '1 day'",
     "DELETE FROM refresh_tokens WHERE expires_at < $1::timestamptz OR revoked_at < $1::timestamptz - interval '30 days'",
     "DELETE FROM revoked_access_tokens WHERE expires_at < $1::timestamptz",
 )
-_PURGE_IDEMPOTENCY = "DELETE FROM idempotency_keys WHERE created_at < $1"
-
-
-async def purge_expired(conn: asyncpg.Connection, now: datetime, idempotency_before: datetime) -> None:
+async def purge_expired(conn: asyncpg.Connection, now: datetime) -> None:
     for statement in _PURGES:
         await conn.execute(statement, now)
-    await conn.execute(_PURGE_IDEMPOTENCY, idempotency_before)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fastapi import Response
 from itsdangerous import BadSignature, Signer, URLSafeTimedSerializer
 
-from flint_installs.credentials import ServiceSecret
+from flint_chassis.service_secret import ServiceSecret
 from flint_installs.domain import AuthorizationRequest
 
 SESSION_COOKIE = "flint_session"
@@ -41,7 +41,7 @@ class Session:
 
 class BrowserSessions:
     def __init__(self, secret: ServiceSecret, *, ttl: int, secure: bool) -> None:
-        key = secret.browser_signing_key
+        key = secret.signing_key
         self._cookies = URLSafeTimedSerializer(key, salt="flint.session",
                                                signer_kwargs={"digest_method": hashlib.sha256})
         self._consent = Signer(key, salt="flint.consent", digest_method=hashlib.sha256)

@@ -2,46 +2,67 @@
 actions plugins may take (notes, tags, their own metadata, cancel).
 
 Reads answer with the order exactly as stored (JSONB), without decoding it. Another
-merchant's order is a 404, never a 403 that would reveal it exists.
+merchant's order is a 404, never a 403 that would reveal it exists. Errors, edge checks,
+rate limits, idempotency and list cursors are the chassis' (``flint_chassis.http``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import asyncpg
 import orjson
-from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
-from pydantic import AwareDatetime
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from flint_chassis.auth import Authenticator, Principal, TokenVerifier
+from flint_chassis.http import (
+    DEFAULT_LIMIT,
+    IdempotencyKey,
+    Limit,
+    ServiceHttp,
+    StartingAfter,
+    Timestamp,
+    caller_of,
+    json_response,
+    page_json,
+    service_http,
+    split_page,
+)
+from flint_chassis.http.lists import invalid_cursor
 from flint_chassis.logs import current_correlation_id
-from flint_chassis.problems import Problem
+from flint_chassis.problems import NOT_FOUND, SERVICE_UNAVAILABLE, Problem, invalid
 from flint_chassis.runtime import ServiceRuntime
+from flint_contracts.ids import id_pattern
+from flint_contracts.limits import MAX_EMAIL_LENGTH, MAX_PAGE_SIZE, MAX_TAG_LENGTH
 from flint_orders import handlers, repository
 from flint_orders.config import OrdersSettings
 from flint_contracts.literals import OrderStatus, PaymentStatus
 from flint_contracts.order import OrderRecord
-from flint_orders.domain import Actor, CurrencyMismatch, DomainError, InvalidInput, Order, normalize_tag
+from flint_orders.domain import Actor, DomainError, Order, normalize_tag
 from flint_orders.fast_read import READ_SCOPES
 from flint_orders.handlers import Cause, OrderDraft, OrderNotFound
-from flint_orders.schemas import MAX_LIMIT, AddNote, CancelOrder, CreateOrder, OrderList, RefundContext, TimelinePage
+from flint_orders.problems import APP_ONLY, MERCHANT_ONLY, domain_problem
+from flint_orders.schemas import (
+    METADATA_DESCRIPTION,
+    METADATA_SCHEMA,
+    AddNote,
+    CancelOrder,
+    CreateOrder,
+    OrderList,
+    RefundContext,
+    TimelinePage,
+)
 
-JSON = "application/json"
-OrderId = Annotated[str, Path(description="The order id (`ord_…`).", examples=["ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S"])]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT}.")]
-IdempotencyKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", min_length=1, max_length=255,
-    description="The same key and body (kept at least 24 h) replays the first response; the same key with "
-                "another body is a 422.",
+OrderId = Annotated[str, Path(
+    description="The order id (`ord_…`).", pattern=id_pattern("ord"), max_length=30,
+    examples=["ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S"],
 )]
-_LIST_PARAMETERS = frozenset({"status", "payment_status", "customer_email", "created_gte", "created_lt", "tag",
-                              "limit", "starting_after"})
-_NOT_FOUND = {404: {"description": "No such order for this merchant."}}
+TagPath = Annotated[str, Path(min_length=1, max_length=MAX_TAG_LENGTH, description="The tag (compared "
+                                                                                   "case-insensitively).")]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -57,207 +78,206 @@ class ApiContext:
     def pool(self) -> asyncpg.Pool:
         """For writes: the runtime's pool (transactions, outbox)."""
         if self.runtime.pool is None:
-            raise Problem(503, "Service starting", "the database is not connected yet")
+            raise Problem(SERVICE_UNAVAILABLE, "the database is not connected yet", headers={"Retry-After": "1"})
         return self.runtime.pool
 
     @property
     def reads(self) -> asyncpg.Pool:
         """For single-statement reads (see app.create_read_pool)."""
         if self.read_pool is None:
-            raise Problem(503, "Service starting", "the database is not connected yet")
+            raise Problem(SERVICE_UNAVAILABLE, "the database is not connected yet", headers={"Retry-After": "1"})
         return self.read_pool
 
 
-def json_response(body: str | bytes, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body, status_code=status_code, media_type=JSON, headers=headers)
-
-
 def not_found(order_id: str) -> Problem:
-    return Problem(404, "Not found", f"no order {order_id}", type="https://flint.dev/problems/not-found")
+    return Problem(NOT_FOUND, f"no order {order_id}")
 
 
 def router(context: ApiContext) -> APIRouter:
     auth = Authenticator(lambda: context.verifier)
     read = auth.require(*READ_SCOPES)
     write = auth.require("orders:write")
+    http: Any = Depends(service_http)
     api = APIRouter(prefix="/v1", tags=["orders"])
 
     # --- create ----------------------------------------------------------------------------
 
     @api.post("/orders", status_code=201, response_model=None, summary="Create an order",
               responses={201: {"model": OrderRecord, "description": "The new order."},
-                         403: {"description": "Not a merchant token, or no orders:write."},
-                         422: {"description": "Bad input (field and reason), or an Idempotency-Key reused "
-                                              "with another body."}})
+                         403: {"description": "Not a merchant token (`merchant_only`), or no orders:write."}})
     async def create_order(
-        order: CreateOrder, principal: Principal = write, idempotency_key: IdempotencyKey = None
+        request: Request, order: CreateOrder, principal: Principal = write, idempotency_key: IdempotencyKey = None,
+        edge: ServiceHttp = http,
     ) -> Response:
         """Creates an order for the token's merchant. Only the merchant (its own backend token)
         creates orders over HTTP; internal producers use `flint.orders.commands.v1`. Apps read
         orders and act on them, but cannot create them."""
         if principal.kind != "merchant":
-            raise Problem(403, "Forbidden", "orders are created by the merchant or internal producers, not by apps",
-                          type="https://flint.dev/problems/merchant-only")
+            raise Problem(MERCHANT_ONLY, "orders are created by the merchant or internal producers, not by apps")
+        if (beyond := order.amount_problem()) is not None:
+            raise invalid(beyond[0], "out_of_range", beyond[1])
         draft = OrderDraft(
             merchant_id=principal.merchant_id, customer=order.domain_customer(), currency=order.currency,
             lines=order.domain_lines(), shipping=order.shipping, discounts=order.domain_discounts(),
             expected_total=order.total, tags=order.tags, note=order.note,
         )
-        fingerprint = _fingerprint("POST /v1/orders", order.model_dump(mode="json"))
 
-        async def create(conn: asyncpg.Connection) -> tuple[int, str]:
-            created = await handlers.create_order(conn, draft, actor=_actor(principal), cause=_cause())
-            return 201, repository.dumps(created.to_dict())
+        async def create(conn: asyncpg.Connection) -> Response:
+            created = await _domain(handlers.create_order(conn, draft, actor=_actor(principal), cause=_cause()))
+            return json_response(repository.dumps(created.to_dict()), 201, {"Location": f"/v1/orders/{created.id}"})
 
-        status, body = await _once(context, principal, idempotency_key, fingerprint, create)
-        order_id = orjson.loads(body)["id"]
-        return json_response(body, status, {"Location": f"/v1/orders/{order_id}"})
+        return await edge.idempotency.run(request, caller=_caller(principal), key=idempotency_key, action=create)
 
     # --- reads -----------------------------------------------------------------------------
 
     @api.get("/orders/{order_id}", response_model=None, summary="Get an order",
-             responses={200: {"model": OrderRecord, "description": "The order record."}, **_NOT_FOUND})
+             responses={200: {"model": OrderRecord, "description": "The order record."}})
     async def get_order(order_id: OrderId, principal: Principal = read) -> Response:
         """The order record. (Most reads are answered by ``fast_read.FastOrderReads`` with the
         same checks; this route answers the rest: first use of a token, refusals.)"""
         doc = await repository.order_json(context.reads, principal.merchant_id, order_id)
         if doc is None:
             raise not_found(order_id)
-        return Response(doc, media_type=JSON)
+        return json_response(doc)
 
     @api.get("/orders", response_model=None, summary="List orders, newest first",
              responses={200: {"model": OrderList, "description": "One page of orders."}})
     async def list_orders(
-        request: Request,
         principal: Principal = read,
         status: OrderStatus | None = None,
         payment_status: PaymentStatus | None = None,
-        customer_email: Annotated[str | None, Query(max_length=254)] = None,
-        created_gte: Annotated[AwareDatetime | None, Query(description="Created at or after (ISO 8601).")] = None,
-        created_lt: Annotated[AwareDatetime | None, Query(description="Created before (ISO 8601).")] = None,
-        tag: Annotated[str | None, Query(max_length=200)] = None,
-        limit: Limit = 20,
-        starting_after: Annotated[str | None, Query(
-            max_length=200, description="The `next_cursor` of the previous page.")] = None,
+        customer_email: Annotated[str | None, Query(max_length=MAX_EMAIL_LENGTH)] = None,
+        created_gte: Annotated[Timestamp | None, Query(description="Created at or after (ISO 8601).")] = None,
+        created_lt: Annotated[Timestamp | None, Query(description="Created before (ISO 8601).")] = None,
+        updated_gte: Annotated[Timestamp | None, Query(
+            description="Last changed at or after (ISO 8601): to sync incrementally, pass the time your last "
+                        "sync started.")] = None,
+        updated_lt: Annotated[Timestamp | None, Query(description="Last changed before (ISO 8601).")] = None,
+        tag: Annotated[str | None, Query(min_length=1, max_length=MAX_TAG_LENGTH)] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        starting_after: StartingAfter = None,
+        edge: ServiceHttp = http,
     ) -> Response:
-        _refuse_unknown_parameters(request)
+        """Every filter narrows the list; pages follow `next_cursor`."""
         filters = repository.OrderFilters(
             merchant_id=principal.merchant_id, status=status, payment_status=payment_status,
             customer_email=customer_email, created_gte=created_gte, created_lt=created_lt,
-            tag=_tag(tag) if tag is not None else None,
+            updated_gte=updated_gte, updated_lt=updated_lt, tag=_tag(tag) if tag is not None else None,
         )
-        rows = await repository.list_orders(context.reads, filters, limit + 1, _cursor(starting_after))
-        page, has_more = rows[:limit], len(rows) > limit
-        cursor = repository.Cursor(page[-1]["created_at"], page[-1]["id"]).encode() if has_more else None
-        body = b'{"object":"list","data":[' + b",".join(r["doc"].encode() for r in page) + b"],"
-        body += b'"has_more":' + (b"true" if has_more else b"false") + b',"next_cursor":' + orjson.dumps(cursor) + b"}"
-        return json_response(body)
+        after = None
+        if starting_after is not None:
+            after = _order_position(edge.cursors.decode("orders", principal.merchant_id, starting_after))
+        rows = await repository.list_orders(context.reads, filters, limit + 1, after)
+        page, has_more = split_page(rows, limit)
+        cursor = None
+        if has_more:
+            last = page[-1]
+            cursor = edge.cursors.encode("orders", principal.merchant_id, [_micros(last["created_at"]), last["id"]])
+        return json_response(page_json([r["doc"].encode() for r in page], has_more, cursor))
 
     @api.get("/orders/{order_id}/timeline", response_model=None, summary="The order's timeline",
-             responses={200: {"model": TimelinePage, "description": "Entries in sequence order."}, **_NOT_FOUND})
-    async def timeline(
+             responses={200: {"model": TimelinePage, "description": "Entries in sequence order."}})
+    async def get_order_timeline(
         order_id: OrderId,
         principal: Principal = read,
-        limit: Limit = 100,
-        starting_after: Annotated[int, Query(ge=0, description="Entries after this sequence.")] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size, 1 to {MAX_PAGE_SIZE}.")] = 100,
+        starting_after: StartingAfter = None,
+        edge: ServiceHttp = http,
     ) -> Response:
+        after = 0
+        if starting_after is not None:
+            after = _sequence(edge.cursors.decode(f"timeline:{order_id}", principal.merchant_id, starting_after))
         if not await repository.exists(context.reads, principal.merchant_id, order_id):
             raise not_found(order_id)
-        rows = await repository.timeline(context.reads, order_id, starting_after, limit + 1)
-        page, has_more = rows[:limit], len(rows) > limit
+        rows = await repository.timeline(context.reads, order_id, after, limit + 1)
+        page, has_more = split_page(rows, limit)
         entries = [
             b'{"sequence":%d,"type":%s,"at":%s,"actor":%s,"changes":%s,"data":%s,"event_id":%s}' % (
                 r["sequence"], orjson.dumps(r["type"]), orjson.dumps(r["at"]), r["actor"].encode(),
                 r["changes"].encode(), r["data"].encode(), orjson.dumps(r["event_id"]))
             for r in page
         ]
-        next_cursor = str(page[-1]["sequence"]) if has_more else None
-        return json_response(b'{"object":"list","data":[' + b",".join(entries) + b'],"has_more":'
-                             + (b"true" if has_more else b"false") + b',"next_cursor":'
-                             + orjson.dumps(next_cursor) + b"}")
+        cursor = None
+        if has_more:
+            cursor = edge.cursors.encode(f"timeline:{order_id}", principal.merchant_id, [page[-1]["sequence"]])
+        return json_response(page_json(entries, has_more, cursor))
 
     @api.get("/orders/{order_id}/refund-context", response_model=None, summary="What can still be refunded",
-             responses={200: {"model": RefundContext, "description": "Refundable now, and why not."},
-                        **_NOT_FOUND})
-    async def refund_context(order_id: OrderId, principal: Principal = read) -> Response:
+             responses={200: {"model": RefundContext, "description": "Refundable now, and why not."}})
+    async def get_refund_context(order_id: OrderId, principal: Principal = read) -> Response:
         """Captured, refunded and pending amounts; the most that can be refunded in total, per
         line (quantity and amount), on shipping and per payment; and the reasons a refund would
         be refused right now (empty when one is possible)."""
         doc = await repository.order_json(context.reads, principal.merchant_id, order_id)
         if doc is None:
             raise not_found(order_id)
-        context_ = Order.from_dict(orjson.loads(doc)).refund_context()
-        return json_response(orjson.dumps(context_.to_dict()))
+        return json_response(Order.from_dict(orjson.loads(doc)).refund_context().to_dict())
 
     # --- actions ---------------------------------------------------------------------------
 
     @api.post("/orders/{order_id}/notes", status_code=201, response_model=None, summary="Add a note",
-              responses={201: {"model": OrderRecord, "description": "The order with the note."}, **_NOT_FOUND})
-    async def add_note(
-        order_id: OrderId, note: AddNote, principal: Principal = write, idempotency_key: IdempotencyKey = None
+              responses={201: {"model": OrderRecord, "description": "The order with the note."}})
+    async def add_order_note(
+        request: Request, order_id: OrderId, note: AddNote, principal: Principal = write,
+        idempotency_key: IdempotencyKey = None, edge: ServiceHttp = http,
     ) -> Response:
-        fingerprint = _fingerprint(f"POST /v1/orders/{order_id}/notes", note.model_dump(mode="json"))
+        """Adds a note. An order holds at most 50 notes; the next is a 422 `too_many_notes`."""
 
-        async def add(conn: asyncpg.Connection) -> tuple[int, str]:
-            order = await handlers.add_note(conn, principal.merchant_id, order_id, note.body, actor=_actor(principal),
-                                            cause=_cause())
-            return 201, repository.dumps(order.to_dict())
+        async def add(conn: asyncpg.Connection) -> Response:
+            order = await _domain(handlers.add_note(conn, principal.merchant_id, order_id, note.body,
+                                                    actor=_actor(principal), cause=_cause()), order_id)
+            return json_response(repository.dumps(order.to_dict()), 201)
 
-        status, body = await _once(context, principal, idempotency_key, fingerprint, add, order_id=order_id)
-        return json_response(body, status)
+        return await edge.idempotency.run(request, caller=_caller(principal), key=idempotency_key, action=add)
 
     @api.put("/orders/{order_id}/tags/{tag}", response_model=None, summary="Tag the order",
-             responses={200: {"model": OrderRecord, "description": "The order; tagging twice changes nothing."},
-                        **_NOT_FOUND})
-    async def add_tag(order_id: OrderId, tag: str, principal: Principal = write) -> Response:
+             responses={200: {"model": OrderRecord, "description": "The order; tagging twice changes nothing."}})
+    async def add_order_tag(order_id: OrderId, tag: TagPath, principal: Principal = write) -> Response:
+        """Adds a tag. An order holds at most 100 tags; the next is a 422."""
         return await _change(context, order_id, lambda conn: handlers.add_tag(
             conn, principal.merchant_id, order_id, tag, actor=_actor(principal), cause=_cause()))
 
     @api.delete("/orders/{order_id}/tags/{tag}", response_model=None, summary="Remove a tag",
-                responses={200: {"model": OrderRecord, "description": "The order without the tag."}, **_NOT_FOUND})
-    async def remove_tag(order_id: OrderId, tag: str, principal: Principal = write) -> Response:
+                responses={200: {"model": OrderRecord, "description": "The order without the tag."}})
+    async def remove_order_tag(order_id: OrderId, tag: TagPath, principal: Principal = write) -> Response:
         return await _change(context, order_id, lambda conn: handlers.remove_tag(
             conn, principal.merchant_id, order_id, tag, actor=_actor(principal), cause=_cause()))
 
     @api.put("/orders/{order_id}/metadata", response_model=None, summary="Replace the calling app's metadata",
              responses={200: {"model": OrderRecord, "description": "The order with every app's metadata."},
-                        403: {"description": "Not an app token: only an app writes, and only its own namespace."},
-                        **_NOT_FOUND})
-    async def set_metadata(
+                        403: {"description": "Not an app token (`app_only`): only an app writes, and only its own "
+                                             "namespace."}})
+    async def set_order_metadata(
         order_id: OrderId,
-        values: Annotated[dict[str, Any], Body(
-            description="The app's whole namespace (a JSON object, at most 16 KiB); `{}` removes it.",
-            examples=[{"loyalty_points": 120, "synced": True}])],
+        values: Annotated[dict[str, Any], Body(description=METADATA_DESCRIPTION, json_schema_extra=METADATA_SCHEMA,
+                                               examples=[{"loyalty_points": 120, "synced": True}])],
         principal: Principal = write,
     ) -> Response:
         """Writes `metadata.<app id>` of the calling app and nothing else. Other apps'
         namespaces are readable on the order, never writable."""
         if principal.kind != "app" or not principal.app_id:
-            raise Problem(403, "Forbidden", "metadata belongs to apps: only an app token writes its own namespace",
-                          type="https://flint.dev/problems/app-only")
+            raise Problem(APP_ONLY, "metadata belongs to apps: only an app token writes its own namespace")
         app_id = principal.app_id
         return await _change(context, order_id, lambda conn: handlers.set_metadata(
             conn, principal.merchant_id, order_id, app_id, values, cause=_cause()))
 
     @api.post("/orders/{order_id}/cancel", response_model=None, summary="Cancel the order",
               responses={200: {"model": OrderRecord, "description": "The canceled order."},
-                         409: {"description": "The order is already completed or canceled."}, **_NOT_FOUND})
-    async def cancel(
-        order_id: OrderId, body: CancelOrder | None = None, principal: Principal = write,
-        idempotency_key: IdempotencyKey = None,
+                         409: {"description": "The order is already completed or canceled (`invalid_transition`)."}})
+    async def cancel_order(
+        request: Request, order_id: OrderId, body: CancelOrder | None = None, principal: Principal = write,
+        idempotency_key: IdempotencyKey = None, edge: ServiceHttp = http,
     ) -> Response:
         """Cancels an open order: nothing is owed anymore, money kept becomes credit, and with
         nothing captured its payment status becomes `voided`."""
         reason = (body or CancelOrder()).reason
-        fingerprint = _fingerprint(f"POST /v1/orders/{order_id}/cancel", {"reason": reason})
 
-        async def run(conn: asyncpg.Connection) -> tuple[int, str]:
-            order = await handlers.cancel_order(conn, principal.merchant_id, order_id, reason,
-                                                actor=_actor(principal), cause=_cause())
-            return 200, repository.dumps(order.to_dict())
+        async def run(conn: asyncpg.Connection) -> Response:
+            order = await _domain(handlers.cancel_order(conn, principal.merchant_id, order_id, reason,
+                                                        actor=_actor(principal), cause=_cause()), order_id)
+            return json_response(repository.dumps(order.to_dict()))
 
-        status, body_ = await _once(context, principal, idempotency_key, fingerprint, run, order_id=order_id)
-        return json_response(body_, status)
+        return await edge.idempotency.run(request, caller=_caller(principal), key=idempotency_key, action=run)
 
     return api
 
@@ -265,44 +285,25 @@ def router(context: ApiContext) -> APIRouter:
 # --- helpers ------------------------------------------------------------------------------------------
 
 
-async def _change(context: ApiContext, order_id: str, run: Any) -> Response:
+async def _domain(change: Awaitable[Any], order_id: str | None = None) -> Any:
+    """The handler's result; its refusals as problems (raised inside the transaction, so
+    nothing is stored)."""
+    try:
+        return await change
+    except OrderNotFound:
+        raise not_found(order_id or "") from None
+    except DomainError as error:
+        raise domain_problem(error) from None
+
+
+async def _change(context: ApiContext, order_id: str, run: Callable[[asyncpg.Connection], Awaitable[Order]]) -> Response:
     async with context.pool.acquire() as conn, conn.transaction():
-        try:
-            order = await run(conn)
-        except OrderNotFound:
-            raise not_found(order_id) from None
+        order = await _domain(run(conn), order_id)
     return json_response(repository.dumps(order.to_dict()))
 
 
-async def _once(
-    context: ApiContext, principal: Principal, key: str | None, fingerprint: str, run: Any, *,
-    order_id: str | None = None,
-) -> tuple[int, str]:
-    """Runs a create once per Idempotency-Key: the first response is stored in the same
-    transaction and replayed for the same key and body; another body is a 422."""
-    ttl = timedelta(hours=context.settings.idempotency_ttl_hours)
-    async with context.pool.acquire() as conn, conn.transaction():
-        if key is not None:
-            stored = await repository.claim_key(conn, principal.merchant_id, principal.subject, key, fingerprint, ttl)
-            if stored is not None:
-                if stored.fingerprint != fingerprint:
-                    raise Problem(
-                        422, "Idempotency-Key reused", "this Idempotency-Key was used with a different request",
-                        type="https://flint.dev/problems/idempotency-key-reused",
-                        errors=[{"field": "Idempotency-Key", "reason": "was used with a different request body"}],
-                    )
-                return stored.status_code, stored.body
-        try:
-            status, body = await run(conn)
-        except OrderNotFound:
-            raise not_found(order_id or "") from None
-        if key is not None:
-            await repository.store_response(conn, principal.merchant_id, principal.subject, key, status, body)
-    return status, body
-
-
-def _fingerprint(operation: str, body: Any) -> str:
-    return hashlib.sha256(operation.encode() + b"\n" + orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+def _caller(principal: Principal) -> str:
+    return caller_of(principal.merchant_id, principal.subject)
 
 
 def _actor(principal: Principal) -> Actor:
@@ -313,14 +314,6 @@ def _cause() -> Cause:
     return Cause(correlation_id=current_correlation_id())
 
 
-def _refuse_unknown_parameters(request: Request) -> None:
-    unknown = sorted(set(request.query_params) - _LIST_PARAMETERS)
-    if unknown:
-        raise Problem(422, "Invalid request", f"unknown query parameters: {', '.join(unknown)}",
-                      type="https://flint.dev/problems/validation",
-                      errors=[{"field": name, "reason": "is not a parameter of this list"} for name in unknown])
-
-
 def _tag(tag: str) -> str:
     try:
         return normalize_tag(tag)
@@ -328,36 +321,17 @@ def _tag(tag: str) -> str:
         raise domain_problem(error) from None
 
 
-def _cursor(text: str | None) -> repository.Cursor | None:
-    if text is None:
-        return None
-    try:
-        return repository.Cursor.decode(text)
-    except ValueError as error:
-        raise Problem(422, "Invalid request", f"starting_after: {error}", type="https://flint.dev/problems/validation",
-                      errors=[{"field": "starting_after", "reason": str(error)}]) from None
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // timedelta(microseconds=1)  # exact, unlike a float
 
 
-# The API names fields as its request bodies do; the domain names them as its arguments.
-_FIELD_NAMES = {"lines": "line_items", "expected_total": "total"}
+def _order_position(position: list[Any]) -> repository.Cursor:
+    if len(position) != 2 or not isinstance(position[0], int) or not isinstance(position[1], str):
+        raise invalid_cursor()
+    return repository.Cursor(_EPOCH + timedelta(microseconds=position[0]), position[1])
 
 
-def api_field(field: str | None) -> str:
-    """``lines[0].unit_price`` (domain) -> ``line_items.0.unit_price`` (request body)."""
-    if not field:
-        return "body"
-    dotted = re.sub(r"\[(\d+)\]", r".\1", field)
-    head, _, rest = dotted.partition(".")
-    head = _FIELD_NAMES.get(head, head)
-    return f"{head}.{rest}" if rest else head
-
-
-def domain_problem(error: DomainError) -> Problem:
-    """Bad input is a 422 naming the field; a change the order's state refuses is a 409."""
-    field = api_field(error.field)
-    status = 422 if isinstance(error, (InvalidInput, CurrencyMismatch)) else 409
-    return Problem(
-        status, "Invalid request" if status == 422 else "Conflict", f"{field}: {error.reason}",
-        type=f"https://flint.dev/problems/{error.code.replace('_', '-')}",
-        errors=[{"field": field, "reason": error.reason, "code": error.code}],
-    )
+def _sequence(position: list[Any]) -> int:
+    if len(position) != 1 or not isinstance(position[0], int):
+        raise invalid_cursor()
+    return position[0]

@@ -3,33 +3,31 @@ import time; ``create_app`` only wires things, and its lifespan starts them."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from starlette.middleware import Middleware
+from starlette.responses import Response
 
 from flint_chassis.auth import TokenVerifier, service_verifier
 from flint_chassis.db import create_pool
-from flint_chassis.health import health_router
-from flint_chassis.middleware import CorrelationMiddleware
-from flint_chassis.problems import install_problem_handlers, problem_response, Problem
+from flint_chassis.http import service_app
+from flint_chassis.http.errors import respond
+from flint_chassis.problems import CONFLICT, Problem
 from flint_chassis.runtime import ServiceRuntime
 from flint_contracts.topics import ORDERS_EVENTS
 from flint_orders import repository, subscribers
-from flint_orders.api import ApiContext, domain_problem, router
+from flint_orders.api import ApiContext, router
 from flint_orders.config import AUDIENCE, OrdersSettings
-from flint_orders.fast_read import FastOrderReads
 from flint_orders.domain import DomainError
+from flint_orders.fast_read import FastOrderReads
+from flint_orders.problems import domain_problem
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HOUSEKEEPING_INTERVAL = 3600.0
-log = logging.getLogger("flint.orders")
 
 
 def create_runtime(settings: OrdersSettings) -> ServiceRuntime:
@@ -71,49 +69,38 @@ def create_app(
         async with runtime.lifespan():
             context.read_pool = await create_read_pool(settings)
             context.verifier = create_verifier(settings, context.read_pool, jwks_transport)
-            housekeeping = asyncio.create_task(_housekeeping(runtime), name="orders-housekeeping")
             try:
                 yield
             finally:
-                housekeeping.cancel()
-                await asyncio.gather(housekeeping, return_exceptions=True)
                 context.verifier = None
                 await context.read_pool.close()
                 context.read_pool = None
 
-    app = FastAPI(
+    async def on_domain_error(request: Request, error: DomainError) -> Response:
+        return respond(request, domain_problem(error))
+
+    async def on_concurrent_change(request: Request, error: repository.ConcurrentChange) -> Response:
+        return respond(request, Problem(CONFLICT, f"{error}; retry"))
+
+    app = service_app(
+        settings,
         title="Flint orders",
         version="1.0.0",
         summary="The authoritative order record, its timeline and refund context.",
+        servers=[{"url": settings.public_url, "description": "This orders service"}],
+        routers=[router(context)],
+        health_checks=runtime.health_checks(),
+        pool=lambda: runtime.pool,
         lifespan=lifespan,
+        # Innermost, after the chassis' checks: the fast path answers most reads.
+        inner_middleware=[Middleware(FastOrderReads, context=context)],
+        exception_handlers={DomainError: on_domain_error, repository.ConcurrentChange: on_concurrent_change},
     )
-    install_problem_handlers(app)
-
-    @app.exception_handler(DomainError)
-    async def on_domain_error(request: Request, error: DomainError) -> JSONResponse:
-        return problem_response(domain_problem(error), request)
-
-    @app.exception_handler(repository.ConcurrentChange)
-    async def on_concurrent_change(request: Request, error: repository.ConcurrentChange) -> JSONResponse:
-        return problem_response(Problem(409, "Conflict", f"{error}; retry", type="https://flint.dev/problems/conflict"),
-                                request)
-
-    app.include_router(health_router(runtime.health_checks()))
-    app.include_router(router(context))
-    # Inside the correlation middleware (added last, so outermost): fast reads carry the id too.
-    app.add_middleware(FastOrderReads, context=context)
-    app.add_middleware(CorrelationMiddleware)
     app.state.runtime = runtime
     app.state.context = context
     return app
 
 
-async def _housekeeping(runtime: ServiceRuntime) -> None:
-    """Forgets expired Idempotency-Keys, hourly."""
-    while True:
-        await asyncio.sleep(HOUSEKEEPING_INTERVAL)
-        try:
-            if runtime.pool is not None:
-                await repository.purge_expired_keys(runtime.pool)
-        except Exception as error:  # housekeeping must never take the service down
-            log.warning("purging idempotency keys failed: %s", error)
+def openapi_app() -> FastAPI:
+    """The app as documented in docs/openapi/orders.json (default settings, not the environment's)."""
+    return create_app(OrdersSettings(public_url="http://127.0.0.1:8102"))

@@ -30,8 +30,9 @@ class OrdersSettings(ServiceSettings):
         default="", alias="FLINT_ORDERS_GROUP_PREFIX",
         description="Prefix of every Kafka consumer group (and inbox name) of this service; tests isolate runs with it.",
     )
-    idempotency_ttl_hours: int = Field(
-        default=48, ge=24, description="Hours an Idempotency-Key and its response are kept (at least 24).",
+    public_url: str = Field(
+        default="http://127.0.0.1:8102", alias="FLINT_ORDERS_URL",
+        description="Where clients reach this service: the `servers` entry of its OpenAPI document.",
     )
     token_cache_size: int = Field(
         default=10_000, description="Verified tokens kept in memory until they expire (skips re-checking signatures).",

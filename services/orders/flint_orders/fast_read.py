@@ -5,7 +5,8 @@ ASGI layer answers directly, without FastAPI's routing and dependency injection:
 signature was verified before (the chassis ``TokenVerifier`` remembers verified claims), the
 order and the caller's install state come in one SQL statement, and the stored JSON goes out
 as it is. The access checks are the chassis' own: ``TokenVerifier.principal`` with the
-prefetched install state, and the route's scope.
+prefetched install state, the route's scope, and the token's rate limit (its RateLimit-*
+headers go out with the order; an empty bucket falls through to the route's 429).
 
 Anything else falls through to the FastAPI route, which renders the answer exactly as for
 every other route: a token seen for the first time, no token, an uninstalled app (401), a
@@ -21,6 +22,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flint_chassis.auth import InvalidToken, TokenVerifier
+from flint_chassis.http.ratelimit import READ
 from flint_orders import repository
 
 _ORDER_PATH = re.compile(r"^/v1/orders/(ord_[0-7][0-9A-HJKMNP-TV-Z]{25})$")
@@ -37,16 +39,18 @@ class FastOrderReads:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and not scope["query_string"]:
             match = _ORDER_PATH.match(scope["path"])
-            body = await self._answer(scope, match.group(1)) if match else None
-            if body is not None:
+            answer = await self._answer(scope, match.group(1)) if match else None
+            if answer is not None:
+                body, rate_headers = answer
                 await send({"type": "http.response.start", "status": 200,
-                            "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]})
+                            "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *rate_headers]})
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
 
-    async def _answer(self, scope: Scope, order_id: str) -> bytes | None:
-        """The order's JSON when every check passes; None to let the route answer."""
+    async def _answer(self, scope: Scope, order_id: str) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
+        """The order's JSON and the rate-limit headers when every check passes; None to let
+        the route answer."""
         verifier, pool = self.context.verifier, self.context.read_pool
         token = _bearer_token(scope)
         if token is None or pool is None or not isinstance(verifier, TokenVerifier):
@@ -65,7 +69,10 @@ class FastOrderReads:
             return None
         if principal.missing(READ_SCOPES):
             return None
-        return doc.encode()
+        allowed, rate_headers = scope["app"].state.rate_limits.take(principal.token_id, READ)
+        if not allowed:
+            return None
+        return doc.encode(), rate_headers
 
     def _fair_gate(self, pool: Any) -> asyncio.Semaphore:
         # asyncpg's pool lets a new request take a connection ahead of one that has been

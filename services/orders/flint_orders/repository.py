@@ -7,10 +7,8 @@ filter on; both are written by the same statement, so they never disagree.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -21,7 +19,6 @@ from flint_orders.domain import Order, TimelineEntry
 
 Executor = asyncpg.Connection | asyncpg.Pool
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FIRST_ORDER_NUMBER = 1001  # "#1001": numbers read like order numbers, not row counts
 
 _SELECT_FOR_UPDATE = "SELECT doc FROM orders WHERE id = $1 FOR UPDATE"
@@ -77,23 +74,6 @@ SELECT sequence, type, at, actor::text AS actor, changes::text AS changes, data:
  ORDER BY sequence
  LIMIT $3
 """
-
-_EXPIRE_KEY = "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND caller = $2 AND key = $3 AND expires_at < now()"
-_CLAIM_KEY = """
-INSERT INTO idempotency_keys (merchant_id, caller, key, fingerprint, status_code, response, expires_at)
-VALUES ($1, $2, $3, $4, 0, 'null'::jsonb, now() + $5::interval)
-ON CONFLICT DO NOTHING
-RETURNING 1
-"""
-_SELECT_KEY = """
-SELECT fingerprint, status_code, response::text AS response
-  FROM idempotency_keys WHERE merchant_id = $1 AND caller = $2 AND key = $3
-"""
-_STORE_RESPONSE = """
-UPDATE idempotency_keys SET status_code = $4, response = $5::jsonb WHERE merchant_id = $1 AND caller = $2 AND key = $3
-"""
-_PURGE_KEYS = "DELETE FROM idempotency_keys WHERE expires_at < now()"
-
 
 class ConcurrentChange(Conflict):
     """The order changed since it was loaded; the caller retries with the new version (a
@@ -212,6 +192,8 @@ class OrderFilters:
     customer_email: str | None = None
     created_gte: datetime | None = None
     created_lt: datetime | None = None
+    updated_gte: datetime | None = None
+    updated_lt: datetime | None = None
     tag: str | None = None
 
 
@@ -222,23 +204,6 @@ class Cursor:
 
     created_at: datetime
     order_id: str
-
-    def encode(self) -> str:
-        micros = (self.created_at - _EPOCH) // timedelta(microseconds=1)  # exact, unlike a float
-        return base64.urlsafe_b64encode(f"o1:{micros}:{self.order_id}".encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, text: str) -> Cursor:
-        """Raises ValueError for anything this service did not hand out."""
-        try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-            version, micros, order_id = raw.split(":", 2)
-            if version != "o1" or not order_id.startswith("ord_"):
-                raise ValueError
-            created_at = _EPOCH + timedelta(microseconds=int(micros))
-        except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError):
-            raise ValueError("is not a cursor this API handed out") from None
-        return cls(created_at, order_id)
 
 
 async def list_orders(db: Executor, filters: OrderFilters, limit: int, after: Cursor | None) -> list[asyncpg.Record]:
@@ -259,6 +224,10 @@ async def list_orders(db: Executor, filters: OrderFilters, limit: int, after: Cu
         where.append(f"created_at >= {param(filters.created_gte)}")
     if filters.created_lt is not None:
         where.append(f"created_at < {param(filters.created_lt)}")
+    if filters.updated_gte is not None:
+        where.append(f"updated_at >= {param(filters.updated_gte)}")
+    if filters.updated_lt is not None:
+        where.append(f"updated_at < {param(filters.updated_lt)}")
     if filters.tag is not None:
         where.append(f"tags @> ARRAY[{param(filters.tag)}]::text[]")
     if after is not None:
@@ -270,37 +239,3 @@ async def list_orders(db: Executor, filters: OrderFilters, limit: int, after: Cu
 
 async def timeline(db: Executor, order_id: str, after_sequence: int, limit: int) -> list[asyncpg.Record]:
     return await db.fetch(_SELECT_TIMELINE, order_id, after_sequence, limit)
-
-
-# --- idempotency keys ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StoredResponse:
-    fingerprint: str
-    status_code: int
-    body: str
-
-
-async def claim_key(
-    conn: asyncpg.Connection, merchant_id: str, caller: str, key: str, fingerprint: str, ttl: timedelta
-) -> StoredResponse | None:
-    """Claims the key for this request, or returns what an earlier request stored under it.
-
-    A concurrent request with the same key waits on the row until the first one commits
-    (then replays it) or rolls back (then claims the key itself)."""
-    await conn.execute(_EXPIRE_KEY, merchant_id, caller, key)
-    if await conn.fetchval(_CLAIM_KEY, merchant_id, caller, key, fingerprint, ttl) is not None:
-        return None
-    row = await conn.fetchrow(_SELECT_KEY, merchant_id, caller, key)
-    return StoredResponse(row["fingerprint"], row["status_code"], row["response"])
-
-
-async def store_response(
-    conn: asyncpg.Connection, merchant_id: str, caller: str, key: str, status_code: int, body: str
-) -> None:
-    await conn.execute(_STORE_RESPONSE, merchant_id, caller, key, status_code, body)
-
-
-async def purge_expired_keys(db: Executor) -> None:
-    await db.execute(_PURGE_KEYS)

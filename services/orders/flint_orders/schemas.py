@@ -4,16 +4,31 @@ not an order without shipping."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from flint_contracts.limits import MAX_NOTE_LENGTH
-from flint_contracts.money import CurrencyCode, Money
+from flint_contracts.limits import (
+    MAX_DISCOUNT_CODE_LENGTH,
+    MAX_DISCOUNTS,
+    MAX_EMAIL_LENGTH,
+    MAX_LINE_ITEMS,
+    MAX_METADATA_BYTES,
+    MAX_NAME_LENGTH,
+    MAX_NOTE_LENGTH,
+    MAX_NOTES_PER_ORDER,
+    MAX_PAGE_SIZE,
+    MAX_REASON_LENGTH,
+    MAX_SKU_LENGTH,
+    MAX_TAG_LENGTH,
+    MAX_TAGS_PER_ORDER,
+    MAX_TITLE_LENGTH,
+)
+from flint_contracts.money import MAX_AMOUNT, CurrencyCode, Money
 from flint_contracts.order import OrderRecord
 from flint_orders.domain import Customer, Discount, NewLine
 
-MAX_LIMIT = 100
+MAX_LIMIT = MAX_PAGE_SIZE
 
 
 class _Request(BaseModel):
@@ -21,25 +36,31 @@ class _Request(BaseModel):
 
 
 class CustomerIn(_Request):
-    email: str = Field(max_length=254, description="The buyer's email address.", examples=["ada@example.com"])
-    name: str | None = Field(default=None, max_length=200, examples=["Ada Lovelace"])
+    email: str = Field(max_length=MAX_EMAIL_LENGTH, description="The buyer's email address.",
+                       examples=["ada@example.com"])
+    name: str | None = Field(default=None, max_length=MAX_NAME_LENGTH, examples=["Ada Lovelace"])
 
 
 class LineItemIn(_Request):
-    title: str = Field(description="What was sold.", examples=["Mug"])
-    quantity: StrictInt = Field(ge=1, description="A whole number, at least 1.", examples=[2])
+    title: str = Field(min_length=1, max_length=MAX_TITLE_LENGTH, description="What was sold.", examples=["Mug"])
+    quantity: StrictInt = Field(ge=1, le=MAX_AMOUNT, description="A whole number, at least 1.", examples=[2])
     unit_price: Money = Field(description="Price of one unit, before tax, in the order's currency.")
     tax: Money | None = Field(default=None, description="Tax on the whole line (default zero).")
-    sku: str | None = Field(default=None, max_length=100, examples=["MUG-1"])
+    sku: str | None = Field(default=None, max_length=MAX_SKU_LENGTH, examples=["MUG-1"])
 
 
 class DiscountIn(_Request):
-    code: str = Field(examples=["WELCOME"])
+    code: str = Field(min_length=1, max_length=MAX_DISCOUNT_CODE_LENGTH, examples=["WELCOME"])
     amount: Money = Field(description="A positive amount taken off the order.")
 
 
+Tag = Annotated[str, Field(min_length=1, max_length=MAX_TAG_LENGTH, examples=["wholesale"])]
+
+
 class CreateOrder(_Request):
-    """A new order. Totals are computed from the lines: send ``total`` to have them checked."""
+    """A new order. Totals are computed from the lines: send ``total`` to have them checked.
+    Every amount, and every sum of them (a line's quantity times its price, the subtotal,
+    the total), must stay within ±(2^53 − 1) minor units."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -56,14 +77,13 @@ class CreateOrder(_Request):
 
     customer: CustomerIn
     currency: CurrencyCode
-    line_items: list[LineItemIn] = Field(min_length=1, max_length=500)
+    line_items: list[LineItemIn] = Field(min_length=1, max_length=MAX_LINE_ITEMS)
     shipping: Money | None = Field(default=None, description="Shipping charged (default zero).")
-    discounts: list[DiscountIn] = Field(default_factory=list, max_length=50)
+    discounts: list[DiscountIn] = Field(default_factory=list, max_length=MAX_DISCOUNTS)
     total: Money | None = Field(
         default=None, description="If given, must equal lines + tax + shipping - discounts, else 422.",
     )
-    tags: list[str] = Field(default_factory=list, max_length=100, description="Tags to start with.",
-                            examples=[["wholesale"]])
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS_PER_ORDER, description="Tags to start with.")
     note: str | None = Field(default=None, min_length=1, max_length=MAX_NOTE_LENGTH,
                              description="The buyer's note, recorded right after the order.")
 
@@ -77,13 +97,44 @@ class CreateOrder(_Request):
     def domain_discounts(self) -> list[Discount]:
         return [Discount(code=d.code, amount=d.amount) for d in self.discounts]
 
+    def amount_problem(self) -> tuple[str, str] | None:
+        """The field whose sum would pass the money bound, and why; None when all fit.
+        Checked on plain integers, before the domain builds a single ``Money`` of them."""
+        beyond = f"comes to more than {MAX_AMOUNT} minor units, the largest amount Flint holds"
+        subtotal = tax = 0
+        for index, line in enumerate(self.line_items):
+            price = line.quantity * line.unit_price.amount
+            if abs(price) > MAX_AMOUNT:
+                return f"line_items.{index}.quantity", f"quantity × unit_price {beyond}"
+            subtotal += price
+            tax += line.tax.amount if line.tax is not None else 0
+            if max(abs(subtotal), abs(tax), abs(subtotal + tax)) > MAX_AMOUNT:
+                return "line_items", f"the line items {beyond}"
+        discount = sum(d.amount.amount for d in self.discounts)
+        if abs(discount) > MAX_AMOUNT:
+            return "discounts", f"the discounts {beyond}"
+        shipping = self.shipping.amount if self.shipping is not None else 0
+        if abs(subtotal + tax + shipping) > MAX_AMOUNT or abs(subtotal + tax + shipping - discount) > MAX_AMOUNT:
+            return "shipping", f"the lines, tax and shipping {beyond}"
+        return None
+
 
 class AddNote(_Request):
-    body: str = Field(min_length=1, max_length=MAX_NOTE_LENGTH, examples=["Customer called about delivery."])
+    """A note on the order. An order holds at most 50 notes (every order event carries them
+    all); the next one is a 422 ``too_many_notes``."""
+
+    body: str = Field(min_length=1, max_length=MAX_NOTE_LENGTH, examples=["Customer called about delivery."],
+                      json_schema_extra={"x-flint-max-notes-per-order": MAX_NOTES_PER_ORDER})
 
 
 class CancelOrder(_Request):
-    reason: str = Field(default="other", min_length=1, max_length=500, examples=["customer asked"])
+    reason: str = Field(default="other", min_length=1, max_length=MAX_REASON_LENGTH, examples=["customer asked"])
+
+
+METADATA_DESCRIPTION = (
+    f"The calling app's whole namespace: a JSON object of at most {MAX_METADATA_BYTES} bytes as JSON, "
+    "nesting at most 32 levels, integers within ±(2^53 − 1); `{}` removes it.")
+METADATA_SCHEMA = {"x-flint-max-bytes": MAX_METADATA_BYTES}
 
 
 # --- responses (documentation; the handlers answer with the stored JSON directly) ------------------
@@ -100,7 +151,7 @@ class TimelinePage(BaseModel):
     object: Literal["list"] = "list"
     data: list[TimelineEntryOut]
     has_more: bool
-    next_cursor: str | None = Field(description="The last sequence on this page; pass as `starting_after`.")
+    next_cursor: str | None = Field(description="Pass as `starting_after` for the next page; null on the last.")
 
 
 class TimelineEntryOut(BaseModel):

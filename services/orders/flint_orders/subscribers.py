@@ -19,7 +19,7 @@ from flint_contracts.events import InvoiceData, PaymentCaptured, PaymentFailed, 
 from flint_contracts.ids import is_id
 from flint_contracts.topics import INVOICES_EVENTS, ORDERS_COMMANDS, PAYMENTS_EVENTS, REFUNDS_EVENTS
 from flint_orders import commands, handlers
-from flint_orders.domain import Actor, DomainError, RefundDetails, RefundLine
+from flint_orders.domain import Actor, DomainError, RefundDetails, RefundLine, RefundRefused
 from flint_orders.handlers import Cause, OrderNotFound
 
 
@@ -29,6 +29,10 @@ def rules(error: Exception) -> Exception | None:
         # Topics have no order between them: a payment may arrive just before the command
         # that creates its order. Parked, it is tried again for a while before it is a dead letter.
         return RetryLater(f"unknown order {error} for this merchant", code="unknown_order")
+    if isinstance(error, RefundRefused):
+        # The refunds service checked this refund against the money it had seen; if orders
+        # has not applied that payment yet (another topic, another consumer), it waits for it.
+        return RetryLater(f"{error}; waiting for the payment it refunds", code=error.code)
     if isinstance(error, DomainError):
         return PermanentError(str(error), code=error.code)
     return None

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import asyncpg
 
+from flint_chassis.service_secret import ServiceSecret
+
 import flint_installs
 from flint_chassis.migrations import CHASSIS_MIGRATIONS, migrate
 from flint_contracts.ids import new_id
@@ -24,19 +26,8 @@ async def create_tables(conn: asyncpg.Connection) -> None:
 
 
 def service_secret():
-    """The installs service's secret helper, which encrypts endpoint secrets at rest.
-
-    It moves from ``flint_installs.credentials`` to ``flint_chassis.service_secret`` in another
-    workstream; whichever this tree has is used, so the tests always run the real helper.
-    """
-    try:
-        from flint_chassis.service_secret import ServiceSecret
-
-        return ServiceSecret(secrets.token_urlsafe(40), service="installs")
-    except ImportError:
-        from flint_installs.credentials import ServiceSecret
-
-        return ServiceSecret(secrets.token_urlsafe(40))
+    """The installs service's secret helper, which encrypts endpoint secrets at rest."""
+    return ServiceSecret(secrets.token_urlsafe(40), service="installs")
 
 
 async def add_install(conn: asyncpg.Connection) -> str:

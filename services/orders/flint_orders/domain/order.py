@@ -298,7 +298,8 @@ class Order:
         """Adds a note; an order holds at most MAX_NOTES_PER_ORDER (every event carries them all)."""
         body = clean_text("body", body, MAX_NOTE_LENGTH)
         if len(self.notes) >= MAX_NOTES_PER_ORDER:
-            raise InvalidInput(f"an order holds at most {MAX_NOTES_PER_ORDER} notes", field="body")
+            raise InvalidInput(f"an order holds at most {MAX_NOTES_PER_ORDER} notes", field="notes",
+                               code="too_many_notes")
         note = Note(id=new_id("not"), body=body, actor=actor, at=aware_time(at))
         before = self._tracked()
         self.notes.append(note)

@@ -1,0 +1,81 @@
+"""The last line of defence: an exception no route handled becomes a problem document on
+the same connection, never a reset.
+
+uvicorn closes the connection when an exception escapes the app after a response was sent,
+and Starlette's ServerErrorMiddleware sends its plain-text 500 and then re-raises; so a
+client that retried on that keep-alive connection got a reset. This layer sits inside the
+correlation middleware, answers and logs with the request's correlation id, and does not
+re-raise:
+
+- the database (or another dependency) does not answer: 503 ``service_unavailable`` with
+  ``Retry-After``; the outage is logged once per request as a warning, without a traceback;
+- anything else: 500 ``internal_error``, nothing about the error in the body, the
+  traceback in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from flint_chassis.logs import current_correlation_id
+from flint_chassis.problems import INTERNAL_ERROR, SERVICE_UNAVAILABLE, Problem, problem_response
+
+log = logging.getLogger("flint.http")
+
+# What a lost or refused database connection raises. OSError covers a refused or reset
+# socket and connect timeouts; PostgresConnectionError the server's 08xxx errors;
+# OperatorInterventionError its 57xxx ones (shutting down, starting up, "cannot connect now").
+DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+class DependencyUnavailable(Exception):
+    """Raise when a dependency cannot be reached; answered as 503 with ``Retry-After``."""
+
+
+class ErrorBoundary:
+    def __init__(self, app: ASGIApp, *, retry_after: int = 2) -> None:
+        self.app = app
+        self.retry_after = str(retry_after)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except (DependencyUnavailable, *DEPENDENCY_ERRORS) as error:
+            log.warning("%s %s: a dependency does not answer: %s: %s", scope["method"], scope["path"],
+                        type(error).__name__, error)
+            if started:
+                raise
+            problem = Problem(SERVICE_UNAVAILABLE, "the database does not answer; retry shortly",
+                              headers={"Retry-After": self.retry_after})
+            await self._answer(problem, scope, receive, send)
+        except Exception:
+            log.exception("%s %s failed", scope["method"], scope["path"])
+            if started:
+                raise
+            await self._answer(Problem(INTERNAL_ERROR, "an unexpected error; nothing about it is shown here"),
+                               scope, receive, send)
+
+    @staticmethod
+    async def _answer(problem: Problem, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(problem, scope["path"], current_correlation_id())
+        await response(scope, receive, send)
