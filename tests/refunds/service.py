@@ -155,6 +155,15 @@ class RefundsService:
         charge = await self.sandbox.get_charge(charge_reference)
         return [refund.model_dump(mode="json") for refund in charge.refunds]
 
+    async def nothing_pending(self) -> None:
+        """Waits until no refund is pending anywhere in this service: the sandbox's faults hit
+        whichever refund runs next, so a test injecting one waits for the others first."""
+
+        async def quiet() -> bool:
+            return await self.pool.fetchval("SELECT count(*) FROM refunds WHERE status = 'pending'") == 0
+
+        await eventually(quiet, timeout=30, message="no refund pending")
+
     def refund_events(self, order_id: str) -> list[dict[str, Any]]:
         return self.tap.events(REFUNDS_EVENTS, order_id)
 

@@ -10,6 +10,7 @@ import pytest
 from flint_contracts.ids import new_id
 from tests.orders.service import eur
 from tests.refunds.service import RefundsService
+from tests.support.polling import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -98,7 +99,6 @@ async def test_an_order_canceled_before_any_payment_refunds_nothing(refunds: Ref
     async def voided() -> bool:
         return await refunds.pool.fetchval("SELECT canceled FROM order_money WHERE order_id = $1", order["id"]) is True
 
-    from tests.support.polling import eventually
     await eventually(voided, message="the cancel to reach refunds")
     await refused(refunds, refunds.app_token(merchant), {"order_id": order["id"], "reason": "other",
                                                          "amount": eur(100)}, order["id"], None, 409, "order_voided")

@@ -10,7 +10,6 @@ import pytest
 from flint_contracts.ids import new_id
 from tests.orders.service import eur
 from tests.refunds.service import RefundsService
-from tests.refunds.test_processor_failures import nothing_pending
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -59,7 +58,7 @@ async def test_a_replay_returns_what_the_first_request_answered_even_after_the_r
     # given a refund whose first answer was `pending` (the processor did not answer in time)
     merchant = new_id("mer")
     order, _ = await refunds.paid_order(merchant)
-    await nothing_pending(refunds)
+    await refunds.nothing_pending()
     await refunds.sandbox.faults.inject("refund", "unavailable")
     token, key = refunds.app_token(merchant), {"Idempotency-Key": f"mugs-{new_id('evt')}"}
     body = {"order_id": order["id"], "reason": "goodwill", "amount": eur(500)}

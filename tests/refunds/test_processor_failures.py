@@ -19,18 +19,8 @@ from flint_payments import capture_payment
 from flint_refunds import handlers
 from tests.orders.service import eur
 from tests.refunds.service import RefundsService
-from tests.support.polling import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-
-
-async def nothing_pending(refunds: RefundsService) -> None:
-    """Faults hit whichever refund runs next: wait until no other refund is running."""
-    await eventually(lambda: _no_pending(refunds), timeout=30, message="no refund pending")
-
-
-async def _no_pending(refunds: RefundsService) -> bool:
-    return await refunds.pool.fetchval("SELECT count(*) FROM refunds WHERE status = 'pending'") == 0
 
 
 def two_mugs(order: dict[str, Any]) -> dict[str, Any]:
@@ -98,7 +88,7 @@ async def test_a_processor_error_leaves_the_refund_pending_and_a_worker_retries_
     # given a paid order, and a processor that fails the next two refund calls
     merchant = new_id("mer")
     order, [payment] = await refunds.paid_order(merchant)
-    await nothing_pending(refunds)
+    await refunds.nothing_pending()
     await refunds.sandbox.faults.inject("refund", failure, times=2)
 
     # when an app refunds the mugs
@@ -118,7 +108,7 @@ async def test_a_lost_answer_is_resumed_without_a_second_refund(refunds: Refunds
     # given a paid order, and a processor whose next refund moves the money but loses the answer
     merchant = new_id("mer")
     order, [payment] = await refunds.paid_order(merchant)
-    await nothing_pending(refunds)
+    await refunds.nothing_pending()
     await refunds.sandbox.faults.inject("refund", "response_lost")
 
     # when an app refunds the mugs

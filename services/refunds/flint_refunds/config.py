@@ -8,15 +8,18 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from pydantic import Field
+from pydantic_settings import BaseSettings
 
 from flint_chassis.config import ServiceSettings
 from flint_contracts.literals import REFUNDS_AUDIENCE
+from flint_payments import SandboxSettings
 
 AUDIENCE = REFUNDS_AUDIENCE  # what tokens for this service name in `aud`
 
 
 class RefundsSettings(ServiceSettings):
     service_name: ClassVar[str] = "refunds"
+    companions: ClassVar[tuple[type[BaseSettings], ...]] = (SandboxSettings,)  # the processor reads its own
 
     host: str = Field(default="127.0.0.1", alias="FLINT_REFUNDS_HOST", description="Address the HTTP server binds.")
     port: int = Field(default=8103, alias="FLINT_REFUNDS_PORT", description="Port the HTTP server listens on.")

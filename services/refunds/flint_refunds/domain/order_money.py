@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flint_contracts.money import Money
+from flint_contracts.money import MAX_AMOUNT, Money
 from flint_contracts.order import OrderRecord
 from flint_contracts.refund_rules import Capture, OrderLine, OrderMoney
 from flint_refunds.domain.refund import Refund
@@ -89,9 +89,18 @@ class OrderState:
         )
 
     def counted_captures(self) -> list[KnownCapture]:
-        """Captures that count: of this merchant, in the order's currency (the orders service
-        refuses any other, so counting it here would let the two disagree)."""
-        return [c for c in self.captures if c.merchant_id == self.order.merchant_id and c.currency == self.order.currency]
+        """Captures that count: of this merchant, in the order's currency, and while their sum
+        stays within what an amount can hold (the orders service refuses any other, so
+        counting it here would let the two disagree)."""
+        counted, total = [], 0
+        for capture in self.captures:
+            if capture.merchant_id != self.order.merchant_id or capture.currency != self.order.currency:
+                continue
+            if total + capture.amount > MAX_AMOUNT:
+                continue
+            counted.append(capture)
+            total += capture.amount
+        return counted
 
     def with_refund(self, refund: Refund) -> OrderState:
         """The state once ``refund`` is stored (new, or replacing its earlier self)."""
