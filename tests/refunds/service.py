@@ -19,11 +19,8 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 
-from flint_chassis import outbox
-from flint_chassis.config import with_database
 from flint_chassis.topics import ensure_topics
 from flint_contracts.events import build_envelope
-from flint_contracts.ids import new_id
 from flint_contracts.money import Money
 from flint_contracts.topics import PAYMENTS_EVENTS, REFUNDS_EVENTS, dead_letter_topic
 from flint_payments import SandboxProcessor, SandboxSettings, capture_payment, event_type_of
@@ -79,6 +76,7 @@ class RefundsService:
     # --- tokens: the orders service's issuer, so one token works with both ---------------------
 
     def merchant_token(self, merchant_id: str, scopes: str = "refunds:read refunds:write orders:read") -> str:
+        """The merchant's own backend token (reading refunds needs no app)."""
         return self.orders.issuer.token(merchant_id, scopes, install_id=None)
 
     def app_token(self, merchant_id: str, scopes: str = "refunds:read refunds:write orders:read", **kw: Any) -> str:
@@ -201,17 +199,3 @@ async def running_refunds_service(server_url: str, kafka_bootstrap: str, orders:
         await tap.stop()
         await drop_database(server_url, database)
         await drop_database(server_url, ledger)
-
-
-def database_url_of(service: RefundsService) -> str:
-    return with_database(service.settings.database_url, service.settings.database)
-
-
-async def publish_through_outbox(pool: asyncpg.Pool, topic: str, event) -> None:
-    """Hands an event to a service's outbox (for tests that play another service's part)."""
-    async with pool.acquire() as conn, conn.transaction():
-        await outbox.enqueue(conn, topic, event)
-
-
-def new_merchant() -> str:
-    return new_id("mer")

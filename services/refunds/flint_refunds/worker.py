@@ -99,8 +99,11 @@ class RefundWorker:
         while True:
             try:
                 ran = await self.run_due()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:  # the database comes back
                 log.warning("looking for pending refunds failed: %s", error)
+                ran = 0
+            except Exception:  # a bug must not stop every later resumption: log it and go on
+                log.exception("looking for pending refunds failed")
                 ran = 0
             if ran < BATCH:  # a full batch may mean more are due: look again at once
                 await asyncio.sleep(self._settings.refund_poll_interval)

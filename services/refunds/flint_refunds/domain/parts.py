@@ -25,7 +25,8 @@ from flint_contracts.literals import RefundStatus
 NOT_ATTEMPTED = "not_attempted"
 """The failure reason of a part never run because an earlier part failed."""
 
-Final = Literal["succeeded", "failed"]
+Answer = Literal["succeeded", "failed"]
+"""What the processor said about a part, once it said something for good."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,7 @@ class Part:
 class Outcome:
     """What the processor answered for one part: a refund reference, or a permanent refusal."""
 
-    status: Final
+    status: Answer
     processor_reference: str | None = None
     failure_reason: str | None = None
 
