@@ -66,7 +66,6 @@ async def consume(login: KafkaLogin, group: str, types: list[str], handle: Calla
                   *, count: int | None = None, on_ready: Callable[[Plugin], None] | None = None) -> int:
     """Hands each event of ``types`` to ``handle`` until ``count`` were handled (or forever);
     returns how many were. A message that is not a Flint event is reported and passed over."""
-    _quiet_client_logs()
     handled = 0
     enough = asyncio.Event()
 
@@ -84,11 +83,13 @@ async def consume(login: KafkaLogin, group: str, types: list[str], handle: Calla
     plugin = Plugin(login.app_id, login.password, login.bootstrap, name=group, attempts=1, on_failure="skip",
                     on_skip=_report_skipped, graceful_timeout=5.0)
     plugin.on(*types)(on_event)
+    client_errors = _silence_clients()
     try:
         await asyncio.wait_for(plugin.start(), CONNECT_TIMEOUT)
     except Exception as error:  # noqa: BLE001 - aiokafka raises many kinds; each becomes one line
         await _stop_quietly(plugin)
-        raise CliError(f"cannot read {plugin.topic} on {login.bootstrap} as {login.app_id}: {_reason(error)}") from None
+        reason = _reason(error, client_errors.lines)
+        raise CliError(f"cannot read {plugin.topic} on {login.bootstrap} as {login.app_id}: {reason}") from None
     try:
         if on_ready is not None:
             on_ready(plugin)
@@ -124,16 +125,37 @@ async def _stop_quietly(plugin: Plugin) -> None:
         pass
 
 
-def _reason(error: BaseException) -> str:
+def _reason(error: BaseException, client_errors: list[str]) -> str:
+    """Why the connection failed: aiokafka raises "Unable to bootstrap" for a refused login and
+    for a closed port alike, and logs the real cause just before."""
     if isinstance(error, TimeoutError):
         return f"no answer within {CONNECT_TIMEOUT:.0f}s (is the stack up, and is this the plugin listener?)"
-    text = str(error) or type(error).__name__
-    if "authentication" in text.lower() or "sasl" in text.lower():
-        return f"the broker refused the login ({text}); check the app's Kafka password"
-    return text
+    if any("SaslAuthenticationFailed" in line for line in client_errors):
+        return "the broker refused the login (invalid credentials); check the app's Kafka password"
+    cause = client_errors[-1] if client_errors else str(error) or type(error).__name__
+    return f"{cause} (is the stack up, and is this the plugin listener?)"
 
 
-def _quiet_client_logs() -> None:
-    """The Kafka client's own chatter would bury the events; failures reach the user as errors."""
-    for name in ("aiokafka", "faststream", "flint_sdk"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
+class _ClientErrors(logging.Handler):
+    """Keeps the Kafka client's error lines, which say why a connection failed, unprinted."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def _silence_clients() -> _ClientErrors:
+    """FastStream and aiokafka log to stdout and stderr, among the events (``--json`` output must
+    stay one event per line); every failure reaches the user as the CLI's own error line."""
+    logging.disable(logging.WARNING)
+    errors = _ClientErrors()
+    client = logging.getLogger("aiokafka")
+    client.addHandler(errors)
+    client.propagate = False
+    chatty = [name for name in logging.root.manager.loggerDict if name.split(".")[0] in ("faststream", "flint_sdk")]
+    for name in chatty:
+        logging.getLogger(name).disabled = True
+    return errors

@@ -24,17 +24,21 @@ TypeOption = Annotated[list[str] | None, typer.Option("--type", help="Only this 
 CountOption = Annotated[int | None, typer.Option("--count", min=1, help="Stop after this many events.")]
 
 
+def group_option(default: str) -> typer.models.OptionInfo:
+    return typer.Option(help=f"Consumer group name, after the app id (default {default}); each group reads every "
+                             "event once and goes on where it stopped.", show_default=False)
+
+
 @app.command()
 def tail(ctx: typer.Context, type_: TypeOption = None, count: CountOption = None,
-         group: Annotated[str, typer.Option(help="Consumer group name (after the app id); each group reads "
-                                                  "every event once.")] = "cli-tail",
+         group: Annotated[str, group_option("cli-tail")] = "cli-tail",
          bootstrap: BootstrapOption = None, kafka_password: PasswordOption = None,
          as_json: Annotated[bool, typer.Option("--json", help="One event envelope per line, as JSON.")] = False,
          ) -> None:
     """Print the app's events as they arrive (Ctrl-C stops). The first run starts at the oldest
     event the topic holds; each later run goes on after the last event printed."""
-    login = stream.kafka_login(session(ctx), bootstrap, kafka_password)
     types = stream.event_types_of(type_ or [])
+    login = stream.kafka_login(session(ctx), bootstrap, kafka_password)
 
     async def show(event: Event) -> None:
         if as_json:

@@ -20,7 +20,7 @@ import httpx
 import typer
 
 from flint_cli import output, stream
-from flint_cli.commands.events import BootstrapOption, CountOption, PasswordOption, TypeOption
+from flint_cli.commands.events import BootstrapOption, CountOption, PasswordOption, TypeOption, group_option
 from flint_cli.failures import USAGE, CliError
 from flint_cli.session import Session
 from flint_cli.state import session
@@ -49,6 +49,7 @@ def listen(ctx: typer.Context,
            print_secret: Annotated[bool, typer.Option(
                "--print-secret", help="Print the signing secret and exit.")] = False,
            type_: TypeOption = None, count: CountOption = None,
+           group: Annotated[str, group_option("cli-listen")] = "cli-listen",
            bootstrap: BootstrapOption = None, kafka_password: PasswordOption = None) -> None:
     """Forward the app's events to a local URL, signed like Flint's webhooks (Ctrl-C stops)."""
     current = session(ctx)
@@ -58,10 +59,10 @@ def listen(ctx: typer.Context,
     if forward_to is None:
         raise CliError("missing --forward-to URL (e.g. --forward-to http://127.0.0.1:3000/webhooks)", USAGE)
     _check_url(forward_to)
-    login = stream.kafka_login(current, bootstrap, kafka_password)
     types = stream.event_types_of(type_ or [])
+    login = stream.kafka_login(current, bootstrap, kafka_password)
     secret = signing_secret(current)
-    asyncio.run(_forward_all(login, types, forward_to, secret, count))
+    asyncio.run(_forward_all(login, group, types, forward_to, secret, count))
 
 
 def _check_url(url: str) -> None:
@@ -70,7 +71,8 @@ def _check_url(url: str) -> None:
         raise CliError(f"--forward-to {url!r} is not an http(s) URL", USAGE)
 
 
-async def _forward_all(login: stream.KafkaLogin, types: list[str], url: str, secret: str, count: int | None) -> None:
+async def _forward_all(login: stream.KafkaLogin, group: str, types: list[str], url: str, secret: str,
+                       count: int | None) -> None:
     async with httpx.AsyncClient(timeout=FORWARD_TIMEOUT) as http:
         async def forward(event: Event) -> None:
             await _forward(http, url, secret, event)
@@ -79,7 +81,7 @@ async def _forward_all(login: stream.KafkaLogin, types: list[str], url: str, sec
             output.note(f"Forwarding {plugin.topic} to {url} (group {plugin.group_id}; Ctrl-C to stop).")
             output.note(f"Webhook signing secret: {secret}")
 
-        await stream.consume(login, "cli-listen", types, forward, count=count, on_ready=ready)
+        await stream.consume(login, group, types, forward, count=count, on_ready=ready)
 
 
 async def _forward(http: httpx.AsyncClient, url: str, secret: str, event: Event) -> None:
