@@ -38,10 +38,11 @@ def show_orders(orders: Sequence[Order]) -> None:
         return
     table = Table(box=None, pad_edge=False)
     for column in ("number", "id", "status", "payment", "total", "balance due", "customer", "created"):
-        table.add_column(column, no_wrap=column in ("id", "total", "balance due"))
+        table.add_column(column, no_wrap=column != "customer")
     for order in orders:
         table.add_row(str(order.number), order.id, order.status, order.payment_status, money(order.amounts.total),
-                      money(order.amounts.balance_due), _customer(order), _when(order.created_at))
+                      money(order.amounts.balance_due), (getattr(order, "customer", None) or {}).get("email", ""),
+                      order.created_at.strftime("%Y-%m-%d %H:%M"))
     out.print(table)
 
 
@@ -79,13 +80,24 @@ def show_timeline(order_id: str, entries: Sequence[TimelineEntry]) -> None:
     for column in ("seq", "at", "type", "by", "changes"):
         table.add_column(column)
     for entry in entries:
-        changes = ", ".join(f"{field}: {_change(change)}" for field, change in entry.changes.items())
+        changes = ", ".join(f"{field}: {_change(change)}" for field, change in entry.changes.items()
+                            if not _from_nothing_to_nothing(change))
         table.add_row(str(entry.sequence), _when(entry.at), entry.type, _actor(entry.actor), changes or "-")
     out.print(table)
 
 
+def _from_nothing_to_nothing(change: Any) -> bool:
+    """A field a new order starts with empty (no tags, nothing refunded): noise in a timeline."""
+    if not (isinstance(change, dict) and change.get("from") is None):
+        return False
+    to = change.get("to")
+    return to in (None, [], {}) or (isinstance(to, dict) and to.get("amount") == 0)
+
+
 def _change(change: Any) -> str:
     if isinstance(change, dict) and {"from", "to"} <= change.keys():
+        if change["from"] is None:
+            return _short(change["to"])
         return f"{_short(change['from'])} → {_short(change['to'])}"
     return _short(change)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any
 
@@ -41,8 +42,24 @@ def show(ctx: typer.Context,
     if as_json:
         output.print_json(document)
         return
+    for key, value in _flat(document):
+        output.out.print(f"{key:<22} {value}", markup=False)
+
+
+def _flat(document: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """``app.id  app_…`` lines; lists joined by spaces, times readable."""
+    lines: list[tuple[str, Any]] = []
     for key, value in document.items():
-        output.out.print(f"{key:<15} {value}", markup=False)
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            lines += _flat(value, f"{name}.")
+        elif isinstance(value, list):
+            lines.append((name, " ".join(map(str, value))))
+        elif key in ("expires_at", "updated_at") and isinstance(value, int | float):
+            lines.append((name, datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")))
+        else:
+            lines.append((name, value))
+    return lines
 
 
 def _shorten(document: dict[str, Any], *paths: tuple[str, ...]) -> None:
