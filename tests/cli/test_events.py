@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 
 import pytest
 
 from flint_chassis.topics import ensure_topics
 from flint_contracts.webhooks import verify
 from flint_sdk import read_event
+from tests.cli.browser import Lines
 from tests.cli.receiver import Receiver
 from tests.cli.runner import Flint, assert_one_line_error
 from tests.sdk.app_topic import OrderEventCopier
@@ -81,9 +83,25 @@ async def test_listen_shows_a_receiver_that_fails(flint, app_topic):
     assert listened.exit_code == 0, listened.stderr
     assert listened.stdout.count("[500]") == 2 and len(receiver.deliveries) == 2
     nobody = await asyncio.to_thread(flint, "listen", "--forward-to", "http://127.0.0.1:19398/x", "--count", "2",
-                                     "--group", "nobody-home")
+                                     "--group", "nobody-home", "--json")
     assert nobody.exit_code == 0, nobody.stderr
-    assert nobody.stdout.count("[failed: ConnectError]") == 2
+    assert [(line["type"], line["status"], line["outcome"]) for line in map(json.loads, nobody.stdout.splitlines())] == [
+        ("order.created", None, "failed: ConnectError"), ("order.paid", None, "failed: ConnectError")]
+
+
+async def test_ctrl_c_stops_tail_without_a_traceback(flint, app_topic):
+    _, _, events = app_topic
+    process = flint.start("events", "tail", "--json")
+    try:
+        first = await asyncio.to_thread(Lines(process).until, "{")
+        assert json.loads(first)["id"] == events[0]["id"]
+        process.send_signal(signal.SIGINT)
+        code = await asyncio.to_thread(process.wait, 30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert code == 130
+    assert "Traceback" not in process.stderr.read()
 
 
 async def test_a_wrong_kafka_password_is_one_line(flint, app_topic):

@@ -101,3 +101,8 @@ def test_commands_when_no_stack_is_known(bare_flint, command):
 def test_commands_when_the_stack_is_down(bare_flint, command):
     down = {"FLINT_INSTALLS_URL": "http://127.0.0.1:19398", "FLINT_ADMIN_KEY": "flint_admin_x"}
     assert_one_line_error(bare_flint(*command, **down), "cannot reach", "flint dev status")
+
+
+def test_install_when_the_stack_is_down(flint):
+    set_up_app(flint)
+    assert_one_line_error(flint("install", FLINT_INSTALLS_URL="http://127.0.0.1:19398"), "cannot reach Flint")

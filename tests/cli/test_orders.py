@@ -3,6 +3,8 @@ real orders service: tables, --json, filters, pages, and one-line errors."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from flint_sdk import FlintClient
@@ -93,8 +95,23 @@ def test_revoked_tokens_say_to_install_again(installed):
     profile["tokens"]["access_token"] = "expired"
     profile["tokens"]["expires_at"] = 0
     profile["tokens"]["refresh_token"] = "not-a-refresh-token"
-    installed.profile_path.write_text(__import__("json").dumps(profile))
+    installed.profile_path.write_text(json.dumps(profile))
     assert_one_line_error(installed("orders", "list"), "install it again with `flint install`")
+
+
+def test_commands_renewing_at_once_keep_the_install(installed):
+    """Flint revokes an install whose refresh token is used twice: two commands finding the
+    access token expired at the same time must not both renew with the same refresh token."""
+    profile = installed.profile()
+    profile["tokens"]["expires_at"] = 0
+    installed.profile_path.write_text(json.dumps(profile))
+    both = [installed.start("orders", "list", "--json") for _ in range(2)]
+    for process in both:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        assert json.loads(out)["data"] == []
+    assert installed("orders", "list").exit_code == 0
+    assert installed.profile()["tokens"]["refresh_token"] != profile["tokens"]["refresh_token"]
 
 
 def test_orders_without_an_install_or_a_stack(flint, bare_flint):

@@ -11,12 +11,14 @@ never lost: Flint rotates it on every use).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -91,6 +93,15 @@ class ProfileStore:
         if not _NAME.match(name):
             raise CliError(f"a profile name is 1 to 64 of A-Z a-z 0-9 _ -, not {name!r}")
         self.name, self.path = name, home / f"{name}.json"
+        self._lock: IO[str] | None = None
+
+    def lock(self) -> None:
+        """Waits for, then holds until the process ends, an exclusive lock on this profile."""
+        if self._lock is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock = open(self.path.with_suffix(".lock"), "a")  # noqa: SIM115 - held until exit
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
 
     def exists(self) -> bool:
         return self.path.is_file()

@@ -76,7 +76,14 @@ class Session:
     # --- clients ------------------------------------------------------------------------------------
 
     def app_client(self) -> FlintClient:
-        """The installed app's client; every rotated refresh token is saved to the profile at once."""
+        """The installed app's client; every rotated refresh token is saved to the profile at once.
+
+        Flint treats a refresh token used twice as stolen and revokes the install, so two
+        ``flint`` commands renewing at once would break it: the first to get here holds the
+        profile's lock until it exits, and every one reads the tokens again once it has it.
+        """
+        self.store.lock()
+        self.profile = self.store.load()
         app, tokens = self.app(), self.tokens()
 
         def keep(new: TokenSet) -> None:

@@ -50,7 +50,9 @@ def listen(ctx: typer.Context,
                "--print-secret", help="Print the signing secret and exit.")] = False,
            type_: TypeOption = None, count: CountOption = None,
            group: Annotated[str, group_option("cli-listen")] = "cli-listen",
-           bootstrap: BootstrapOption = None, kafka_password: PasswordOption = None) -> None:
+           bootstrap: BootstrapOption = None, kafka_password: PasswordOption = None,
+           as_json: Annotated[bool, typer.Option(
+               "--json", help="One JSON line per delivery: event, type, status, milliseconds.")] = False) -> None:
     """Forward the app's events to a local URL, signed like Flint's webhooks (Ctrl-C stops)."""
     current = session(ctx)
     if print_secret:
@@ -62,7 +64,7 @@ def listen(ctx: typer.Context,
     types = stream.event_types_of(type_ or [])
     login = stream.kafka_login(current, bootstrap, kafka_password)
     secret = signing_secret(current)
-    asyncio.run(_forward_all(login, group, types, forward_to, secret, count))
+    asyncio.run(_forward_all(login, group, types, forward_to, secret, count, as_json))
 
 
 def _check_url(url: str) -> None:
@@ -72,10 +74,10 @@ def _check_url(url: str) -> None:
 
 
 async def _forward_all(login: stream.KafkaLogin, group: str, types: list[str], url: str, secret: str,
-                       count: int | None) -> None:
+                       count: int | None, as_json: bool) -> None:
     async with httpx.AsyncClient(timeout=FORWARD_TIMEOUT) as http:
         async def forward(event: Event) -> None:
-            await _forward(http, url, secret, event)
+            _show(event, url, *await _forward(http, url, secret, event), as_json)
 
         def ready(plugin: Plugin) -> None:
             output.note(f"Forwarding {plugin.topic} to {url} (group {plugin.group_id}; Ctrl-C to stop).")
@@ -84,15 +86,23 @@ async def _forward_all(login: stream.KafkaLogin, group: str, types: list[str], u
         await stream.consume(login, group, types, forward, count=count, on_ready=ready)
 
 
-async def _forward(http: httpx.AsyncClient, url: str, secret: str, event: Event) -> None:
+async def _forward(http: httpx.AsyncClient, url: str, secret: str, event: Event) -> tuple[int | None, str, float]:
+    """POSTs one event; its status (None when no answer came), how that reads, milliseconds."""
     body = event.envelope.to_bytes()
     headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, [secret]),
                EVENT_ID_HEADER: event.id, EVENT_TYPE_HEADER: event.type, DELIVERY_ID_HEADER: new_id("dlv")}
     started = time.monotonic()
     try:
         response = await http.post(url, content=body, headers=headers)
-        outcome = f"[{response.status_code}]"
+        status, outcome = response.status_code, f"[{response.status_code}]"
     except httpx.HTTPError as error:
-        outcome = f"[failed: {type(error).__name__}]"
-    elapsed = (time.monotonic() - started) * 1000
-    output.out.print(f"{event.type:<26} {event.id}  → POST {url} {outcome} {elapsed:.0f} ms", markup=False)
+        status, outcome = None, f"[failed: {type(error).__name__}]"
+    return status, outcome, (time.monotonic() - started) * 1000
+
+
+def _show(event: Event, url: str, status: int | None, outcome: str, elapsed: float, as_json: bool) -> None:
+    if as_json:
+        output.print_json_line({"event_id": event.id, "type": event.type, "subject": event.subject, "url": url,
+                                "status": status, "outcome": outcome.strip("[]"), "ms": round(elapsed)})
+    else:
+        output.out.print(f"{event.type:<26} {event.id}  → POST {url} {outcome} {elapsed:.0f} ms", markup=False)
