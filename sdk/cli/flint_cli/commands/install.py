@@ -19,7 +19,7 @@ from flint_cli.callback import CallbackServer
 from flint_cli.failures import CliError
 from flint_cli.profile import StoredInstall, StoredTokens
 from flint_cli.state import session
-from flint_sdk import InstallDenied, InstallFlow, StateMismatch
+from flint_sdk import InstallDenied, InstallFlow, PendingInstall, StateMismatch, TokenSet
 
 
 def install(ctx: typer.Context,
@@ -63,7 +63,8 @@ def install(ctx: typer.Context,
                      f"{' '.join(own.scopes)}. Tokens saved in profile {current.store.name!r}.", markup=False)
 
 
-def _finish(flow: InstallFlow, pending, returned: str):
+def _finish(flow: InstallFlow, pending: PendingInstall, returned: str) -> TokenSet:
+    """The tokens of the redirect, or why there are none, in words."""
     try:
         return flow.finish(pending, returned)
     except InstallDenied as error:
