@@ -108,7 +108,7 @@ async def test_a_refund_that_overtakes_its_payment_waits_for_it_instead_of_being
     assert [e["type"] for e in events] == ["order.created", "order.paid", "order.updated"]
     current = await orders.get_order(merchant, order["id"])
     assert current["amounts"]["refund_pending"] == {"amount": 1000, "currency": "EUR"}
-    assert orders.tap.headers("flint.refunds.events.v1.dlq.orders", events[2]["causation_id"]) == []
+    assert orders.dead_letters(REFUNDS_EVENTS, events[2]["causation_id"]) == []
 
 
 async def _parked(orders: OrdersService, order_id: str) -> bool:

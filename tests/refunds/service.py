@@ -101,12 +101,13 @@ class RefundsService:
     async def paid_order(self, merchant_id: str, body: dict[str, Any] | None = None,
                          payments: list[int] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """An order created through the orders API and paid by sandbox captures published on
-        ``flint.payments.events.v1`` (in full unless ``payments`` says how much each), once the
-        refunds service knows it and every capture."""
+        ``flint.payments.events.v1`` (in full unless ``payments`` says how much each), once both
+        services know it and every capture."""
         order = await self.orders.create_order(merchant_id, body or order_body())
         amounts = payments or [order["totals"]["total"]["amount"]]
         captured = [await self.capture(order, amount) for amount in amounts]
         await self.known(order["id"], len(captured))
+        await self.order_shows(merchant_id, order["id"], lambda o: o["amounts"]["captured"]["amount"] == sum(amounts))
         return order, captured
 
     async def capture(self, order: dict[str, Any], amount: int) -> dict[str, Any]:
@@ -146,7 +147,7 @@ class RefundsService:
             order = await self.orders.get_order(merchant_id, order_id)
             return order if check(order) else None
 
-        return await eventually(read, timeout=30, message=f"order {order_id} to show the refund")
+        return await eventually(read, timeout=30, message=f"order {order_id} to show what was expected")
 
     async def ledger_refunds(self, charge_reference: str) -> list[dict[str, Any]]:
         """What the processor actually refunded from a charge."""
