@@ -73,7 +73,6 @@ _RETRY_LATER = """
 UPDATE refunds SET next_attempt_at = now() + make_interval(secs => $2), last_error = $3
  WHERE id = $1 AND status = 'pending'
 """
-_ATTEMPTS = "SELECT attempts FROM refunds WHERE id = $1"
 _REFERENCES = "SELECT payment_id, processor_reference FROM captures WHERE payment_id = ANY($1::text[])"
 
 
@@ -156,10 +155,6 @@ async def claim_due(db: Executor, limit: int, lease_seconds: float) -> list[Due]
 
 async def retry_later(db: Executor, refund_id: str, delay: float, error: str) -> None:
     await db.execute(_RETRY_LATER, refund_id, delay, error[:1000])
-
-
-async def attempts(db: Executor, refund_id: str) -> int:
-    return await db.fetchval(_ATTEMPTS, refund_id) or 0
 
 
 # --- lists -------------------------------------------------------------------------------------------

@@ -7,11 +7,11 @@ rules), ``errors``. The rules themselves are ``flint_contracts.refund_rules``.
 """
 
 from flint_refunds.domain.errors import ConflictingPayment, OrderNotFound, RefundRefused
-from flint_refunds.domain.order_money import KnownCapture, OrderProjection, OrderState, references
+from flint_refunds.domain.order_money import KnownCapture, OrderProjection, OrderState
 from flint_refunds.domain.parts import NOT_ATTEMPTED, Outcome, Part, part_key, settle_parts
 from flint_refunds.domain.refund import Refund
 
 __all__ = [
     "NOT_ATTEMPTED", "ConflictingPayment", "KnownCapture", "OrderNotFound", "OrderProjection", "OrderState",
-    "Outcome", "Part", "Refund", "RefundRefused", "part_key", "references", "settle_parts",
+    "Outcome", "Part", "Refund", "RefundRefused", "part_key", "settle_parts",
 ]

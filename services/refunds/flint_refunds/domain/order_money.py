@@ -8,7 +8,6 @@ is the rules' ``OrderMoney``, the same figures the orders service computes from 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -112,8 +111,3 @@ class OrderState:
 
     def _money(self, amount: int) -> Money:
         return Money(amount=amount, currency=self.order.currency)
-
-
-def references(captures: Sequence[KnownCapture]) -> dict[str, str | None]:
-    """Each payment's charge reference on the processor (None until ``payment.captured`` arrived)."""
-    return {capture.payment_id: capture.processor_reference for capture in captures}

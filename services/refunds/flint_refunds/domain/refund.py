@@ -8,7 +8,6 @@ its events carry; ``as_past_refund`` is the refund as the rules read it back amo
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -139,9 +138,6 @@ class Refund:
             amount_requested=None if self.amount_requested is None else self._money(self.amount_requested),
             refund_context=context,
         )
-
-    def copy(self) -> Refund:
-        return dataclasses.replace(self)
 
     def _money(self, amount: int) -> Money:
         return Money(amount=amount, currency=self.currency)
