@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
+import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -244,9 +245,9 @@ async def list_installs(
 
 
 @router.post("/v1/installs/{install_id}/uninstall", response_model=InstallOut, tags=["installs"],
-             summary="Uninstall an app (merchant token): every token of the install stops working")
+             summary="Uninstall an app (merchant token): its tokens, events, webhooks and Kafka access stop")
 async def uninstall_app(
-    install_id: InstallId, request: Request, edge: Edge,
+    install_id: InstallId, request: Request, ctx: Context, edge: Edge,
     principal: Principal = Depends(merchant_principal), idempotency_key: IdempotencyKey = None,
 ) -> Response:
     async def action(conn: asyncpg.Connection) -> Response:
@@ -256,8 +257,11 @@ async def uninstall_app(
             raise Problem(NOT_FOUND, f"no install {install_id} for this merchant") from None
         return json_response(InstallOut.of(install))
 
-    return await edge.idempotency.run(request, caller=caller_of(principal.merchant_id, principal.subject),
-                                      key=idempotency_key, action=action)
+    response = await edge.idempotency.run(request, caller=caller_of(principal.merchant_id, principal.subject),
+                                          key=idempotency_key, action=action)
+    if response.status_code == 200:
+        await ctx.installs_changed(orjson.loads(response.body)["app_id"])
+    return response
 
 
 @router.get("/v1/install", response_model=InstallOut, tags=["installs"],

@@ -8,8 +8,10 @@ attempt for ``disable_after`` is disabled in that same transaction, and ``on_dis
 there too, so whatever it writes (the ``webhook_endpoint.disabled`` event, through the
 outbox) commits with the change or not at all.
 
-The loop that runs rounds (wake-up, shutdown) belongs to the service's worker and is wired
-with the router.
+:class:`flint_installs.delivery.worker.SenderWorker` runs deliveries continuously in the
+installs worker, with :meth:`Dispatcher.claim` and :meth:`Dispatcher.deliver`; a delivery
+whose endpoint was disabled or deleted, or whose install was uninstalled, after it was
+claimed is not sent.
 """
 
 from __future__ import annotations
@@ -49,15 +51,22 @@ class Dispatcher:
         self._rng = rng
 
     async def deliver_due(self, *, limit: int = 50) -> int:
-        """Send up to ``limit`` due deliveries; returns how many were attempted."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            claimed = await repository.claim_due(conn, now=self._clock(), lease=self._lease, limit=limit)
-        await asyncio.gather(*(self._deliver(delivery) for delivery in claimed))
+        """Send up to ``limit`` due deliveries; returns how many were claimed."""
+        claimed = await self.claim(limit)
+        await asyncio.gather(*(self.deliver(delivery) for delivery in claimed))
         return len(claimed)
 
-    async def _deliver(self, delivery: ClaimedDelivery) -> None:
+    async def claim(self, limit: int) -> list[ClaimedDelivery]:
+        """Reserve up to ``limit`` due deliveries for this worker (committed before returning)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            return await repository.claim_due(conn, now=self._clock(), lease=self._lease, limit=limit)
+
+    async def deliver(self, delivery: ClaimedDelivery) -> None:
+        """Send one claimed delivery and record the attempt."""
         async with self._pool.acquire() as conn:
-            secrets = await repository.active_secrets(conn, self._sealer, delivery.endpoint_id, now=self._clock())
+            secrets = await repository.sending_secrets(conn, self._sealer, delivery.endpoint_id, now=self._clock())
+        if not secrets:
+            return  # disabled, deleted or uninstalled since the claim: never sent, never claimed again
         result = await self._sender.send(WebhookMessage(
             url=delivery.url, body=delivery.body, event_id=delivery.event_id, event_type=delivery.event_type,
             delivery_id=delivery.id, secrets=tuple(secrets),
