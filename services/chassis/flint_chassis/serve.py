@@ -27,6 +27,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 
 from flint_chassis import db
 from flint_chassis.cli import run_or_exit
@@ -65,8 +66,10 @@ def served_app(app: FastAPI, role: str) -> FastAPI:
     """What HTTP serves for ``role``: the whole app, or in a worker only its health routes."""
     if role != "worker":
         return app
-    return FastAPI(title=f"{app.title} (worker)", routes=[r for r in app.routes if getattr(r, "path", None)
-                                                          in HEALTH_PATHS], lifespan=app.router.lifespan_context)
+    # Routes of included routers are only reachable through their route contexts (FastAPI
+    # keeps an included router as one entry of app.routes).
+    health = [context.route for context in iter_route_contexts(app.routes) if context.path in HEALTH_PATHS]
+    return FastAPI(title=f"{app.title} (worker)", routes=health, lifespan=app.router.lifespan_context)
 
 
 def app_from_environment() -> FastAPI:
