@@ -48,10 +48,12 @@ async def start_router_at_end(settings: InstallsSettings) -> None:
 
 
 @contextlib.asynccontextmanager
-async def delivering_installs(settings: InstallsSettings) -> AsyncIterator[Flint]:
+async def delivering_installs(settings: InstallsSettings, *, start_router: bool = True) -> AsyncIterator[Flint]:
     """The service in-process with its real lifespan (router, relay, sender, access sync when
-    its role runs the worker), driven through its HTTP API."""
-    await start_router_at_end(settings)
+    its role runs the worker), driven through its HTTP API. ``start_router=False`` when the
+    router's group was started at the end already (a worker process of it runs)."""
+    if start_router:
+        await start_router_at_end(settings)
     app = create_app(settings)
     app_ids: list[str] = []
     try:
