@@ -37,7 +37,11 @@ async def service(server_url, database_url, kafka_bootstrap, plugin_bootstrap) -
 
 async def _installed_with_credential(service: Flint) -> AppCredential:
     plugin = await install_app(service, ["orders:read"])
-    app = plugin.app
+    return await _credential_of_app(service, plugin.app)
+
+
+async def _credential_of_app(service: Flint, app: dict) -> AppCredential:
+    """The app's Kafka credential, made through the API with its client id and secret."""
     basic = base64.b64encode(f"{app['client_id']}:{app['client_secret']}".encode()).decode()
     response = await service.http.post(f"/v1/apps/{app['id']}/kafka-credential",
                                        headers={"Authorization": f"Basic {basic}"})
