@@ -51,6 +51,11 @@ class InstallsSettings(ServiceSettings):
         default="", alias="FLINT_INSTALLS_GROUP_PREFIX",
         description="Prefix of every Kafka consumer group (and inbox name) of this service; tests isolate runs with it.",
     )
+    router_consumers: int = Field(
+        default=3, ge=1, alias="FLINT_INSTALLS_ROUTER_CONSUMERS",
+        description="Kafka consumers of order events in each worker process, routing side by side (more than the "
+                    "topic's partitions stay idle).",
+    )
     event_feed_days: int = Field(
         default=30, ge=1, description="Days the event feed (GET /v1/events) and the webhook delivery log keep an event.",
     )

@@ -41,7 +41,8 @@ class ServiceContext:
     def __init__(self, settings: InstallsSettings) -> None:
         self.settings = settings
         self.runtime = ServiceRuntime(settings, migrations=MIGRATIONS, produces=(INSTALLS_EVENTS,),
-                                      subscriptions=(router.subscription,) if settings.deliver_events else ())
+                                      subscriptions=router.subscriptions(settings.router_consumers)
+                                      if settings.deliver_events else ())
         self.resolver: Resolver = SystemResolver()  # checks webhook URLs at creation (tests put their own)
         self._kafka_access: KafkaAccess | None = None
         self.access_sync: AppAccessSync | None = None

@@ -20,6 +20,7 @@ from flint_contracts.topics import app_topic
 from flint_installs.app import create_app
 from flint_installs.config import InstallsSettings
 from flint_installs.delivery.config import DeliverySettings
+from flint_installs.delivery import router
 from flint_installs.delivery.router import ROUTED_TOPICS
 from tests.installs.delivery.conftest import dev_settings
 from tests.installs.support import Flint, settings_for
@@ -44,7 +45,8 @@ def delivering_settings(server_url: str, database_url: str, kafka_bootstrap: str
 
 async def start_router_at_end(settings: InstallsSettings) -> None:
     await ensure_topics(settings.kafka_bootstrap_servers, ROUTED_TOPICS, partitions=settings.topic_partitions)
-    await start_groups_at_end(settings.kafka_bootstrap_servers, {settings.group("router"): ROUTED_TOPICS})
+    groups = {settings.group(s.name): s.topics for s in router.subscriptions()}
+    await start_groups_at_end(settings.kafka_bootstrap_servers, groups)
 
 
 @contextlib.asynccontextmanager

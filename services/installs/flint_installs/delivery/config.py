@@ -45,6 +45,11 @@ class DeliverySettings(BaseSettings):
                     "claimed again. Must exceed total_timeout.",
     )
 
+    secrets_cache_seconds: float = Field(
+        default=1.0, ge=0,
+        description="Seconds an endpoint's signing secrets are kept in memory between reads (a rotation reaches "
+                    "deliveries within this time; 0 reads them for every delivery).",
+    )
     concurrency: int = Field(default=50, ge=1, description="Attempts one worker process has on the wire at most.")
     poll_interval: float = Field(
         default=1.0, gt=0,

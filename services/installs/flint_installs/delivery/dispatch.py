@@ -27,6 +27,7 @@ from flint_installs.delivery import repository
 from flint_installs.delivery.config import DeliverySettings
 from flint_installs.delivery.model import ClaimedDelivery, Sealer
 from flint_installs.delivery.sender import WebhookMessage, WebhookSender
+from flint_installs.delivery.signing_secrets import SigningSecrets
 
 OnDisabled = Callable[[asyncpg.Connection, str, datetime], Awaitable[None]]
 
@@ -43,7 +44,7 @@ class Dispatcher:
                  rng: random.Random | None = None) -> None:
         self._pool = pool
         self._sender = sender
-        self._sealer = sealer
+        self._secrets = SigningSecrets(pool, sealer, ttl=settings.secrets_cache_seconds)
         self._lease = timedelta(seconds=settings.claim_lease)
         self._policy = settings.retry_policy()
         self._on_disabled = on_disabled
@@ -63,17 +64,20 @@ class Dispatcher:
 
     async def deliver(self, delivery: ClaimedDelivery) -> None:
         """Send one claimed delivery and record the attempt."""
-        async with self._pool.acquire() as conn:
-            secrets = await repository.sending_secrets(conn, self._sealer, delivery.endpoint_id, now=self._clock())
+        secrets = await self._secrets.of(delivery.endpoint_id, now=self._clock())
         if not secrets:
             return  # disabled, deleted or uninstalled since the claim: never sent, never claimed again
         result = await self._sender.send(WebhookMessage(
             url=delivery.url, body=delivery.body, event_id=delivery.event_id, event_type=delivery.event_type,
-            delivery_id=delivery.id, secrets=tuple(secrets),
+            delivery_id=delivery.id, secrets=secrets,
         ))
         now = self._clock()
-        retry_at = None if result.delivered else self._policy.next_attempt_at(
-            created_at=delivery.created_at, failed_attempts=delivery.attempts + 1, now=now, rng=self._rng)
+        if result.delivered:
+            async with self._pool.acquire() as conn:  # one statement: no transaction needed
+                await repository.record_attempt(conn, delivery, result, retry_at=None, now=now)
+            return
+        retry_at = self._policy.next_attempt_at(created_at=delivery.created_at, failed_attempts=delivery.attempts + 1,
+                                                now=now, rng=self._rng)
         async with self._pool.acquire() as conn, conn.transaction():
             failing_since = await repository.record_attempt(conn, delivery, result, retry_at=retry_at, now=now)
             if self._policy.should_disable(failing_since=failing_since, now=now):

@@ -36,6 +36,7 @@ class Recipient:
     scopes: tuple[str, ...]
     active: bool
     created_at: datetime
+    endpoint_ids: tuple[str, ...] = ()  # its enabled webhook endpoints
 
 
 @dataclass(frozen=True)

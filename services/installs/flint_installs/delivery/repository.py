@@ -38,9 +38,6 @@ WHERE id = $1 AND status = 'disabled'
 """
 
 
-_ENABLED_ENDPOINTS_OF_INSTALL = """
-SELECT id FROM webhook_endpoints WHERE install_id = $1 AND status = 'enabled' ORDER BY id
-"""
 _ENDPOINTS_OF_INSTALL = f"""
 SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints
 WHERE install_id = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3
@@ -59,11 +56,6 @@ async def add_endpoint(conn: asyncpg.Connection, endpoint: WebhookEndpoint) -> N
 async def get_endpoint(conn: asyncpg.Connection, endpoint_id: str) -> WebhookEndpoint | None:
     row = await conn.fetchrow(_ENDPOINT_BY_ID, endpoint_id)
     return WebhookEndpoint(**row) if row else None
-
-
-async def enabled_endpoints_of(conn: asyncpg.Connection, install_id: str) -> list[str]:
-    """Ids of the install's enabled endpoints: where its events are queued."""
-    return [row["id"] for row in await conn.fetch(_ENABLED_ENDPOINTS_OF_INSTALL, install_id)]
 
 
 async def endpoints_of(conn: asyncpg.Connection, install_id: str, *, after: str | None,
@@ -114,7 +106,7 @@ ORDER BY version DESC
 
 
 _SENDING_SECRETS = """
-SELECT s.version, s.sealed
+SELECT s.version, s.sealed, s.expires_at
 FROM webhook_endpoints e
 JOIN installs i ON i.id = e.install_id AND i.status = 'active'
 JOIN webhook_endpoint_secrets s ON s.endpoint_id = e.id AND (s.expires_at IS NULL OR s.expires_at > $2)
@@ -151,12 +143,13 @@ async def active_secrets(conn: asyncpg.Connection, sealer: Sealer, endpoint_id: 
 
 
 async def sending_secrets(conn: asyncpg.Connection, sealer: Sealer, endpoint_id: str, *,
-                          now: datetime) -> list[str]:
-    """The secrets that sign a delivery sent at ``now``, newest first; none when the endpoint
-    is no longer enabled, was deleted, or its install was uninstalled (then nothing is sent)."""
+                          now: datetime) -> list[tuple[str, datetime | None]]:
+    """The secrets that sign a delivery sent at ``now`` with when each stops signing, newest
+    first; none when the endpoint is no longer enabled, was deleted, or its install was
+    uninstalled (then nothing is sent)."""
     rows = await conn.fetch(_SENDING_SECRETS, endpoint_id, now)
-    return [sealer.decrypt(row["sealed"], context=_secret_context(endpoint_id, row["version"])).decode()
-            for row in rows]
+    return [(sealer.decrypt(row["sealed"], context=_secret_context(endpoint_id, row["version"])).decode(),
+             row["expires_at"]) for row in rows]
 
 
 # ---------------------------------------------------------------- deliveries
@@ -209,7 +202,24 @@ SET attempts = attempts + 1, status = $2, next_attempt_at = coalesce($3, next_at
 WHERE id = $1
 RETURNING attempts
 """
-_ENDPOINT_SUCCEEDED = "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 RETURNING failing_since"
+# A success is one statement (atomic on its own, one round trip): the delivery, its attempt,
+# and the endpoint's failure record, written only when there is one to clear, so concurrent
+# successes of one endpoint never queue on its row.
+_RECORD_DELIVERED = """
+WITH delivered AS (
+    UPDATE webhook_deliveries SET attempts = attempts + 1, status = 'delivered', finished_at = $2
+    WHERE id = $1
+    RETURNING id, attempts, endpoint_id
+), logged AS (
+    INSERT INTO webhook_delivery_attempts (delivery_id, number, started_at, latency_ms, outcome, reason, detail,
+                                           status_code, response_snippet)
+    SELECT id, attempts, $3, $4, 'delivered', NULL, '', $5, $6 FROM delivered
+), healthy AS (
+    UPDATE webhook_endpoints e SET failing_since = NULL
+    FROM delivered WHERE e.id = delivered.endpoint_id AND e.failing_since IS NOT NULL
+)
+SELECT count(*) FROM delivered
+"""
 _ENDPOINT_FAILED = """
 UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $2) WHERE id = $1 RETURNING failing_since
 """
@@ -231,9 +241,16 @@ async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
     return status == "INSERT 0 1"
 
 
+# The plan that stops early: walk due deliveries in order through their index, look up each
+# one's earlier pending deliveries through the queue index, stop at the limit. Left to itself
+# the planner hashes the whole table (every body included) on every claim during a backlog.
+_EARLY_STOPPING_PLAN = "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL enable_sort = off"
+
+
 async def claim_due(conn: asyncpg.Connection, *, now: datetime, lease: timedelta, limit: int) -> list[ClaimedDelivery]:
     """Reserve up to ``limit`` due deliveries (each the oldest pending one of its order) for
     ``lease``. Run it in a transaction of its own and commit before sending."""
+    await conn.execute(_EARLY_STOPPING_PLAN)
     rows = await conn.fetch(_CLAIM_DUE, now, now + lease, limit)
     return sorted((ClaimedDelivery(**row) for row in rows), key=lambda claimed: claimed.position)
 
@@ -245,16 +262,17 @@ async def record_attempt(conn: asyncpg.Connection, claimed: ClaimedDelivery, res
     failure) the endpoint has been failing without a success, None after a success: the
     input of the disable rule. A delivery deleted meanwhile (its endpoint was deleted) is not
     recorded, and None is returned."""
-    status = DELIVERED if result.delivered else (PENDING if retry_at is not None else GIVEN_UP)
+    if result.delivered:  # needs no transaction of the caller's: it is one statement
+        await conn.fetchval(_RECORD_DELIVERED, claimed.id, now, result.started_at, result.latency_ms,
+                            result.status_code, result.response_snippet)
+        return None
+    status = PENDING if retry_at is not None else GIVEN_UP
     number = await conn.fetchval(_AFTER_ATTEMPT, claimed.id, status, retry_at, now)
     if number is None:
         return None
-    outcome = DELIVERED if result.delivered else "failed"
-    await conn.execute(_RECORD_ATTEMPT, claimed.id, number, result.started_at, result.latency_ms, outcome,
+    await conn.execute(_RECORD_ATTEMPT, claimed.id, number, result.started_at, result.latency_ms, "failed",
                        result.reason.value if result.reason else None, result.detail, result.status_code,
                        result.response_snippet)
-    if result.delivered:
-        return await conn.fetchval(_ENDPOINT_SUCCEEDED, claimed.endpoint_id)
     return await conn.fetchval(_ENDPOINT_FAILED, claimed.endpoint_id, now)
 
 

@@ -36,15 +36,25 @@ from flint_installs.delivery.routing_repository import FeedEntry
 log = logging.getLogger("flint.installs.router")
 
 ROUTED_TOPICS = (ORDERS_EVENTS, REFUNDS_EVENTS, INVOICES_EVENTS, INSTALLS_EVENTS)
-ROUTED_TYPES = tuple(t.name for topic in ROUTED_TOPICS for t in event_types.for_topic(topic) if t.deliverable)
 WAKE_CHANNEL = "flint_webhooks"
 """NOTIFY channel the webhook sender listens on: a delivery was queued."""
 
-subscription = Subscription("router", *ROUTED_TOPICS)
+
+def subscriptions(order_consumers: int = 1) -> list[Subscription]:
+    """One subscription per routed topic (``router-orders``, ``router-refunds``, …). Order
+    events, the bulk of the traffic, are read by ``order_consumers`` consumers side by side,
+    partitions shared out among them: each order's events stay on one partition, in order."""
+    found = []
+    for topic in ROUTED_TOPICS:
+        name = f"router-{topic.split('.')[1]}"
+        subscription = Subscription(name, topic, consumers=order_consumers if topic == ORDERS_EVENTS else 1)
+        subscription.on(*(t.name for t in event_types.for_topic(topic) if t.deliverable))(route)
+        found.append(subscription)
+    return found
 
 
-@subscription.on(*ROUTED_TYPES)
 async def route(conn: asyncpg.Connection, event: Event[Any]) -> None:
+    """The handler of every routed type."""
     await route_event(conn, event.envelope, event.raw, now=datetime.now(UTC))
 
 
@@ -88,7 +98,7 @@ async def _deliver(conn: asyncpg.Connection, target: Route, envelope: EventEnvel
     if not target.webhooks:
         return 0
     queued = 0
-    for endpoint_id in await repository.enabled_endpoints_of(conn, install):
+    for endpoint_id in target.recipient.endpoint_ids:
         queued += await repository.add_delivery(conn, NewDelivery(
             id=new_id("dlv"), endpoint_id=endpoint_id, event_id=envelope.id, event_type=envelope.type,
             ordering_key=envelope.subject or envelope.id, body=body, created_at=now,

@@ -18,21 +18,30 @@ from flint_chassis import outbox
 from flint_contracts.topics import app_topic
 from flint_installs.delivery.recipients import Recipient
 
-_RECIPIENT_COLUMNS = "id, app_id, merchant_id, scopes, status = 'active' AS active, created_at"
+# Each install with its enabled webhook endpoints, in one round trip per event.
+_RECIPIENT_COLUMNS = """
+i.id, i.app_id, i.merchant_id, i.scopes, i.status = 'active' AS active, i.created_at,
+array(SELECT e.id FROM webhook_endpoints e WHERE e.install_id = i.id AND e.status = 'enabled' ORDER BY e.id)
+    AS endpoint_ids
+"""
 _ACTIVE_INSTALLS_OF_MERCHANT = f"""
-SELECT {_RECIPIENT_COLUMNS} FROM installs WHERE merchant_id = $1 AND status = 'active' ORDER BY id FOR SHARE
+SELECT {_RECIPIENT_COLUMNS} FROM installs i WHERE i.merchant_id = $1 AND i.status = 'active' ORDER BY i.id
+FOR SHARE OF i
 """
-_INSTALL = f"SELECT {_RECIPIENT_COLUMNS} FROM installs WHERE id = $1 FOR SHARE"
+_INSTALL = f"SELECT {_RECIPIENT_COLUMNS} FROM installs i WHERE i.id = $1 FOR SHARE OF i"
 
-_NEXT_POSITION = """
-INSERT INTO install_feeds (install_id, last_position) VALUES ($1, 1)
-ON CONFLICT (install_id) DO UPDATE SET last_position = install_feeds.last_position + 1
-RETURNING last_position
-"""
-_ALREADY_ROUTED = "SELECT 1 FROM app_events WHERE install_id = $1 AND event_id = $2"
+# The next position and the entry in one statement. The position is taken even for an event
+# routed before (the insert then adds nothing): a gap, which readers never notice.
 _APPEND = """
+WITH next AS (
+    INSERT INTO install_feeds (install_id, last_position) VALUES ($1, 1)
+    ON CONFLICT (install_id) DO UPDATE SET last_position = install_feeds.last_position + 1
+    RETURNING last_position
+)
 INSERT INTO app_events (install_id, position, event_id, event_type, body, outbox_id, routed_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+SELECT $1, last_position, $2, $3, $4, $5, $6 FROM next
+ON CONFLICT (install_id, event_id) DO NOTHING
+RETURNING position
 """
 _PAGE = """
 SELECT position, body FROM app_events WHERE install_id = $1 AND position > $2 ORDER BY position LIMIT $3
@@ -44,11 +53,13 @@ _PURGE = "DELETE FROM app_events WHERE routed_at < $1"
 
 def _recipient(row: asyncpg.Record) -> Recipient:
     return Recipient(install_id=row["id"], app_id=row["app_id"], merchant_id=row["merchant_id"],
-                     scopes=tuple(row["scopes"]), active=row["active"], created_at=row["created_at"])
+                     scopes=tuple(row["scopes"]), active=row["active"], created_at=row["created_at"],
+                     endpoint_ids=tuple(row["endpoint_ids"]))
 
 
 async def active_installs_of(conn: asyncpg.Connection, merchant_id: str) -> list[Recipient]:
-    """The merchant's active installs, locked against uninstall until the caller commits."""
+    """The merchant's active installs (with their enabled endpoints), locked against uninstall
+    until the caller commits."""
     return [_recipient(row) for row in await conn.fetch(_ACTIVE_INSTALLS_OF_MERCHANT, merchant_id)]
 
 
@@ -70,12 +81,8 @@ class FeedEntry:
 
 async def append(conn: asyncpg.Connection, entry: FeedEntry) -> int | None:
     """Add the event to the install's feed with the next position; None when it is there already."""
-    if await conn.fetchval(_ALREADY_ROUTED, entry.install_id, entry.event_id) is not None:
-        return None
-    position = await conn.fetchval(_NEXT_POSITION, entry.install_id)
-    await conn.execute(_APPEND, entry.install_id, position, entry.event_id, entry.event_type, entry.body,
-                       entry.outbox_id, entry.routed_at)
-    return position
+    return await conn.fetchval(_APPEND, entry.install_id, entry.event_id, entry.event_type, entry.body,
+                               entry.outbox_id, entry.routed_at)
 
 
 async def page(conn: asyncpg.Connection, install_id: str, *, after: int, limit: int) -> list[tuple[int, bytes]]:

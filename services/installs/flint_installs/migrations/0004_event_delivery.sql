@@ -42,3 +42,9 @@ CREATE INDEX app_kafka_access_pending ON app_kafka_access (app_id) WHERE applied
 
 -- The delivery log is kept for the same 30 days as the feed.
 CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at);
+
+-- The claim reads due deliveries in (next_attempt_at, position) order and stops at its limit;
+-- without this index it sorted every due delivery (every queued event during a backlog).
+CREATE INDEX webhook_deliveries_due_in_order ON webhook_deliveries (next_attempt_at, position)
+    WHERE status = 'pending';
+DROP INDEX webhook_deliveries_due;
