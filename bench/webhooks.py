@@ -11,8 +11,8 @@ KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL):
    queued as webhook deliveries of one endpoint (``--orders`` orders, so each order's events go
    one at a time, in order) and the installs service's webhook sender (the code its worker
    runs: claim, sign, POST, record every attempt) delivers them with ``--concurrency``
-   attempts in flight. Prints each side's events per second and the sender's share of the
-   raw loops (target: >= 50 % of the raw loop);
+   attempts in flight. Prints each side's events per second and the sender's share of each
+   raw loop (target: >= 50 % of the faster raw loop);
 2. latency (bench.app_topic_latency): the orders and installs services as processes, one app
    installed by one merchant, ``--rate`` orders created per second for ``--seconds``; for each
    ``order.created``, the time from the order's transaction (the event's ``time``) to the event
@@ -203,8 +203,8 @@ def report_throughput(figures: dict[str, float], concurrency: int) -> bool:
     print(f"{f'raw httpx POST loop, {concurrency} in flight':<48}{figures['raw_concurrent']:>10.0f}")
     print(f"{'Flint webhook sender (claim, sign, POST, record)':<48}{figures['sender']:>10.0f}")
     print(f"sender: {share_sequential:.0%} of the raw loop one at a time, {share_concurrent:.0%} of the raw loop "
-          f"with {concurrency} in flight (target >= {TARGET_SHARE:.0%})")
-    return share_concurrent >= TARGET_SHARE
+          f"with {concurrency} in flight (target >= {TARGET_SHARE:.0%} of the faster of the two)")
+    return min(share_sequential, share_concurrent) >= TARGET_SHARE
 
 
 def main(argv: list[str] | None = None) -> None:
