@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
-import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -250,17 +249,20 @@ async def uninstall_app(
     install_id: InstallId, request: Request, ctx: Context, edge: Edge,
     principal: Principal = Depends(merchant_principal), idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    uninstalled: list[str] = []  # the app, when this request (not a replay) uninstalled it
+
     async def action(conn: asyncpg.Connection) -> Response:
         try:
             install = await handlers.uninstall(conn, merchant_id=principal.merchant_id, install_id=install_id)
         except handlers.NotFound:
             raise Problem(NOT_FOUND, f"no install {install_id} for this merchant") from None
+        uninstalled.append(install.app_id)
         return json_response(InstallOut.of(install))
 
     response = await edge.idempotency.run(request, caller=caller_of(principal.merchant_id, principal.subject),
                                           key=idempotency_key, action=action)
-    if response.status_code == 200:
-        await ctx.installs_changed(orjson.loads(response.body)["app_id"])
+    for app_id in uninstalled:  # committed: now the broker (routing to the app has already stopped)
+        await ctx.installs_changed(app_id)
     return response
 
 

@@ -17,7 +17,7 @@ from flint_chassis.http.lists import invalid_cursor, page_json
 from flint_chassis.problems import NOT_FOUND, Problem, problem_type
 from flint_contracts.ids import id_pattern
 from flint_installs.api import Context, Edge, app_principal
-from flint_installs.delivery import endpoints, routing_repository
+from flint_installs.delivery import endpoints, repository, routing_repository
 from flint_installs.delivery.resolver import check_endpoint_url
 from flint_installs.delivery.schemas import (
     DeliveryList,
@@ -143,7 +143,7 @@ async def enable_webhook_endpoint(endpoint_id: EndpointId, request: Request, ctx
             view = await endpoints.enable(conn, install_id=_install(principal), endpoint_id=endpoint_id, now=_now())
         except endpoints.NotFound:
             raise _not_found(f"webhook endpoint {endpoint_id}") from None
-        await conn.execute("SELECT pg_notify('flint_webhooks', '')")  # its queue may go at once
+        await repository.wake_sender(conn)  # its queue may go at once
         return json_response(EndpointOut.of(view))
 
     return await edge.idempotency.run(request, caller=caller_of(principal.merchant_id, principal.subject),
@@ -200,7 +200,7 @@ async def retry_delivery(delivery_id: DeliveryId, request: Request, ctx: Context
             raise _not_found(f"delivery {delivery_id}") from None
         except endpoints.EndpointDisabled as error:
             raise Problem(WEBHOOK_ENDPOINT_DISABLED, str(error)) from None
-        await conn.execute("SELECT pg_notify('flint_webhooks', '')")
+        await repository.wake_sender(conn)
         return json_response(DeliveryOut.of(delivery))
 
     return await edge.idempotency.run(request, caller=caller_of(principal.merchant_id, principal.subject),

@@ -153,6 +153,17 @@ async def sending_secrets(conn: asyncpg.Connection, sealer: Sealer, endpoint_id:
 
 
 # ---------------------------------------------------------------- deliveries
+WAKE_CHANNEL = "flint_webhooks"
+"""NOTIFY channel the webhook sender listens on: deliveries may be due now."""
+_WAKE = "SELECT pg_notify($1, '')"
+
+
+async def wake_sender(conn: asyncpg.Connection) -> None:
+    """Wake the webhook sender when the caller's transaction commits (a delivery was queued,
+    an endpoint re-enabled, a retry asked for)."""
+    await conn.execute(_WAKE, WAKE_CHANNEL)
+
+
 _INSERT_DELIVERY = """
 INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, ordering_key, body, status,
                                 next_attempt_at, created_at)

@@ -36,8 +36,6 @@ from flint_installs.delivery.routing_repository import FeedEntry
 log = logging.getLogger("flint.installs.router")
 
 ROUTED_TOPICS = (ORDERS_EVENTS, REFUNDS_EVENTS, INVOICES_EVENTS, INSTALLS_EVENTS)
-WAKE_CHANNEL = "flint_webhooks"
-"""NOTIFY channel the webhook sender listens on: a delivery was queued."""
 
 
 def subscriptions(order_consumers: int = 1) -> list[Subscription]:
@@ -67,7 +65,7 @@ async def route_event(conn: asyncpg.Connection, envelope: EventEnvelope, raw: by
     for target in routed:
         queued += await _deliver(conn, target, envelope, body, now)
     if queued:
-        await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
+        await repository.wake_sender(conn)
     if routed:
         log.debug("routed %s (%s) to %s", envelope.id, envelope.type,
                   ", ".join(t.recipient.install_id for t in routed))

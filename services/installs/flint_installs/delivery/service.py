@@ -11,7 +11,7 @@ from flint_installs.delivery.disabled import announce_disabled
 from flint_installs.delivery.dispatch import Dispatcher
 from flint_installs.delivery.model import Sealer
 from flint_installs.delivery.resolver import Resolver
-from flint_installs.delivery.router import WAKE_CHANNEL
+from flint_installs.delivery.repository import WAKE_CHANNEL
 from flint_installs.delivery.sender import WebhookSender
 from flint_installs.delivery.worker import SenderWorker
 

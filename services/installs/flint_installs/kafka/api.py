@@ -36,6 +36,7 @@ from flint_contracts.topics import app_topic
 from flint_installs import handlers
 from flint_installs.api import Context, Edge
 from flint_installs.domain import App
+from flint_installs.kafka import repository
 
 router = APIRouter(tags=["kafka"])
 
@@ -47,7 +48,6 @@ KAFKA_CREDENTIAL_EXISTS = problem_type(
 NO_KAFKA_CREDENTIAL = problem_type(
     "no_kafka_credential", 409, "No Kafka credential", "The app has no Kafka credential yet; create one first.")
 
-_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('flint_installs:kafka_credential:' || $1, 0))"
 _CONFLICT = {409: {"description": "A credential exists already (create), or none does (rotate)."}}
 AppIdPath = Annotated[str, Path(pattern=id_pattern("app"), max_length=30, examples=[example_id("app")])]
 
@@ -134,7 +134,7 @@ async def get_kafka_access(app: CallingApp, ctx: Context) -> KafkaAccessOut:
 async def create_kafka_credential(app: CallingApp, request: Request, ctx: Context, edge: Edge,
                                   idempotency_key: IdempotencyKey = None) -> Response:
     async def action(conn: asyncpg.Connection) -> Response:
-        await conn.execute(_LOCK, app.id)
+        await repository.lock_credential(conn, app.id)
         try:
             credential = await ctx.kafka_access().create_credential(app.id)
         except CredentialExists as error:
@@ -153,7 +153,7 @@ async def rotate_kafka_credential(app: CallingApp, request: Request, ctx: Contex
     """New logins with the old password fail at once; a connection already logged in with it
     is closed by the broker when its login expires (docs/kafka.md)."""
     async def action(conn: asyncpg.Connection) -> Response:
-        await conn.execute(_LOCK, app.id)
+        await repository.lock_credential(conn, app.id)
         try:
             credential = await ctx.kafka_access().rotate_credential(app.id)
         except NoCredential as error:

@@ -29,6 +29,7 @@ WHERE app_id = $1 AND applied_version < $2
 """
 _FAILED = "UPDATE app_kafka_access SET last_error = $2 WHERE app_id = $1"
 _PENDING = "SELECT app_id FROM app_kafka_access WHERE applied_version < version ORDER BY changed_at LIMIT $1"
+_LOCK_CREDENTIAL = "SELECT pg_advisory_xact_lock(hashtextextended('flint_installs:kafka_credential:' || $1, 0))"
 
 
 @dataclass(frozen=True)
@@ -70,3 +71,10 @@ async def mark_failed(conn: asyncpg.Connection, app_id: str, error: str) -> None
 async def pending(conn: asyncpg.Connection, limit: int = 100) -> list[str]:
     """Apps whose access the broker has not been given yet."""
     return [row["app_id"] for row in await conn.fetch(_PENDING, limit)]
+
+
+async def lock_credential(conn: asyncpg.Connection, app_id: str) -> None:
+    """Hold the app's credential for the rest of the transaction: two requests never make or
+    rotate it at once (the second would overwrite the password the first handed out)."""
+    await conn.execute(_LOCK_CREDENTIAL, app_id)
+
