@@ -85,6 +85,7 @@ SERVICES: list[Service] = [
     # Local plugin development: webhooks may go to http:// receivers on this machine (docs/webhooks.md).
     Service("installs", "flint_installs", 8101, defaults={"FLINT_WEBHOOKS_ALLOW_LOOPBACK": "true"}),
     Service("orders", "flint_orders", 8102),
+    Service("refunds", "flint_refunds", 8103),
 ]
 
 

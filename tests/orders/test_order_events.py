@@ -8,7 +8,7 @@ import pytest
 
 from flint_contracts import event_types as types
 from flint_contracts.envelope import EventEnvelope
-from flint_contracts.events import CreateOrder, build_envelope
+from flint_contracts.events import AddNote, CreateOrder, RefundData, build_envelope
 from flint_contracts.ids import new_id
 from flint_contracts.topics import INVOICES_EVENTS, ORDERS_COMMANDS, PAYMENTS_EVENTS, REFUNDS_EVENTS
 from tests.orders.events import invoice, payment_captured, payment_failed, refund
@@ -108,7 +108,7 @@ async def test_a_refund_that_overtakes_its_payment_waits_for_it_instead_of_being
     assert [e["type"] for e in events] == ["order.created", "order.paid", "order.updated"]
     current = await orders.get_order(merchant, order["id"])
     assert current["amounts"]["refund_pending"] == {"amount": 1000, "currency": "EUR"}
-    assert orders.tap.headers("flint.refunds.events.v1.dlq.orders", events[2]["causation_id"]) == []
+    assert orders.dead_letters(REFUNDS_EVENTS, events[2]["causation_id"]) == []
 
 
 async def _parked(orders: OrdersService, order_id: str) -> bool:
@@ -147,9 +147,14 @@ async def test_an_order_created_by_command_is_created_once(orders: OrdersService
     command = build_envelope(types.ORDER_CREATE, data, source="flint.checkout", subject=order_id)
     await orders.publish(ORDERS_COMMANDS, command)
     await orders.publish(ORDERS_COMMANDS, EventEnvelope(**{**command.model_dump(), "id": new_id("evt")}))
-    # then one order exists with that id, the buyer's note after its creation
-    events = await orders.order_events(order_id, 2)
-    assert [(e["type"], e["sequence"]) for e in events] == [("order.created", 1), ("order.note_added", 2)]
+    # and a note after them on the same key, so once it shows, both creates were read
+    note = AddNote(body="Called the buyer.", actor={"type": "merchant", "id": merchant})
+    await orders.publish(ORDERS_COMMANDS, build_envelope(types.ORDER_ADD_NOTE, note, source="flint.checkout",
+                                                         merchant_id=merchant, subject=order_id))
+    # then one order exists with that id, the buyer's note after its creation, and no second creation
+    events = await orders.order_events(order_id, 3)
+    assert [(e["type"], e["sequence"]) for e in events] == [
+        ("order.created", 1), ("order.note_added", 2), ("order.note_added", 3)]
     created = await orders.get_order(merchant, order_id)
     assert created["tags"] == ["wholesale"] and created["number"] == 1001
     assert created["notes"][0]["actor"] == {"type": "buyer", "id": None}
@@ -179,8 +184,12 @@ async def test_invoice_events_are_kept_on_the_order_and_its_timeline_and_late_on
     timeline = (await orders.call("GET", f"/v1/orders/{order['id']}/timeline", orders.merchant_token(merchant))).json()
     assert [e["type"] for e in timeline["data"]] == [
         "order.created", "invoice.created", "invoice.sent", "invoice.reminder_sent", "invoice.voided"]
-    # and invoices, which move no money, publish no order events of their own
-    assert [e["type"] for e in orders.tap.events("flint.orders.events.v1", order["id"])] == ["order.created"]
+    # and invoices, which move no money, publish no order events of their own: a note added now
+    # is published after anything they could have caused (the outbox keeps an order's commit order)
+    await orders.call("POST", f"/v1/orders/{order['id']}/notes", orders.merchant_token(merchant),
+                      json={"body": "Invoice sent by post too."})
+    events = await orders.order_events(order["id"], 2)
+    assert [e["type"] for e in events] == ["order.created", "order.note_added"]
 
 
 async def _when(response, **expected):
@@ -220,3 +229,27 @@ async def test_a_payment_for_an_order_that_never_comes_is_dead_lettered_as_unkno
     assert dead["flint-dlq-code"] == "unknown_order"
     assert dead["flint-dlq-reason"] == f"unknown order {stray.subject} for this merchant"
     assert dead["flint-dlq-attempts"] == "4"  # the first try, then one per parking delay
+
+
+async def test_a_refund_for_an_order_that_never_comes_is_retried_then_dead_lettered(orders: OrdersService):
+    # given a refund event about an order this service does not know
+    stray = refund({"id": new_id("ord"), "merchant_id": new_id("mer")}, types.REFUND_CREATED, new_id("rfd"), 500)
+    # when it arrives, then it is parked and tried again, and dead-lettered only after the delays
+    await orders.publish(REFUNDS_EVENTS, stray)
+    dead = await orders.dead_letter(REFUNDS_EVENTS, stray.id)
+    assert (dead["flint-dlq-code"], dead["flint-dlq-attempts"]) == ("unknown_order", "4")
+
+
+async def test_a_refund_whose_payment_never_comes_is_dead_lettered_with_the_rules_code(orders: OrdersService):
+    # given a paid order, and a refund of it taken from a payment this service never sees
+    merchant = new_id("mer")
+    order = await orders.create_order(merchant)
+    data = refund(order, types.REFUND_CREATED, new_id("rfd"), 500).data
+    parted = RefundData.model_validate({**data, "payments": [
+        {"payment_id": new_id("pay"), "amount": {"amount": 500, "currency": "EUR"}, "status": "pending"}]})
+    stray = build_envelope(types.REFUND_CREATED, parted, source="flint.refunds", merchant_id=merchant)
+    # when it arrives, then it waits for the payment, and in the end is refused for it
+    await orders.publish(REFUNDS_EVENTS, stray)
+    dead = await orders.dead_letter(REFUNDS_EVENTS, stray.id)
+    assert dead["flint-dlq-code"] == "unknown_payment"
+    assert (await orders.get_order(merchant, order["id"]))["refunds"] == []

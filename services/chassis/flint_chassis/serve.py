@@ -27,7 +27,6 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
 
 from flint_chassis import db
 from flint_chassis.cli import run_or_exit
@@ -66,10 +65,20 @@ def served_app(app: FastAPI, role: str) -> FastAPI:
     """What HTTP serves for ``role``: the whole app, or in a worker only its health routes."""
     if role != "worker":
         return app
-    # Routes of included routers are only reachable through their route contexts (FastAPI
-    # keeps an included router as one entry of app.routes).
-    health = [context.route for context in iter_route_contexts(app.routes) if context.path in HEALTH_PATHS]
-    return FastAPI(title=f"{app.title} (worker)", routes=health, lifespan=app.router.lifespan_context)
+    return FastAPI(title=f"{app.title} (worker)", routes=[r for r in _flat_routes(app.routes)
+                                                          if getattr(r, "path", None) in HEALTH_PATHS],
+                   lifespan=app.router.lifespan_context)
+
+
+def _flat_routes(routes: list[Any]) -> list[Any]:
+    """The routes of included routers too: FastAPI keeps an included router whole (an entry
+    with ``original_router``) instead of copying its routes into the app's list. The health
+    router is included without a prefix, so its routes' paths are the served paths."""
+    flat = []
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        flat.extend(_flat_routes(included.routes) if included is not None else [route])
+    return flat
 
 
 def app_from_environment() -> FastAPI:
