@@ -78,6 +78,7 @@ class SubscriptionConsumer:
         subscriber = broker.subscriber(
             *self.topics, group_id=self.name, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest",
             parser=_tolerant_parser, decoder=raw_body, title=f"{self.name}:{','.join(self.topics)}",
+            max_workers=self.subscription.consumers,  # > 1: one consumer per worker, partitions shared out
         )
 
         @subscriber
@@ -107,8 +108,8 @@ class SubscriptionConsumer:
 
     async def stalls(self) -> list[str]:
         """Partitions of this consumer that are stuck (for ``/readyz``)."""
-        consumer = getattr(self.subscriber, "consumer", None)
-        found = await self.progress.stalls(consumer, self.options.stall_seconds)
+        consumers = getattr(self.subscriber, "consumer_subgroup", None) or [getattr(self.subscriber, "consumer", None)]
+        found = await self.progress.stalls(consumers, self.options.stall_seconds)
         return [f"{self.name}: {stall}" for stall in found]
 
     # --- one message ------------------------------------------------------------------------
