@@ -65,8 +65,14 @@ def served_app(app: FastAPI, role: str) -> FastAPI:
     """What HTTP serves for ``role``: the whole app, or in a worker only its health routes."""
     if role != "worker":
         return app
-    return FastAPI(title=f"{app.title} (worker)", routes=[r for r in app.routes if getattr(r, "path", None)
-                                                          in HEALTH_PATHS], lifespan=app.router.lifespan_context)
+    worker = FastAPI(title=f"{app.title} (worker)", routes=[r for r in app.routes if getattr(r, "path", None)
+                                                            in HEALTH_PATHS], lifespan=app.router.lifespan_context)
+    # FastAPI keeps an included router as one route of its own (no path): take the chassis'
+    # health router itself, which ``service_app`` keeps on the app.
+    health = getattr(app.state, "health_router", None)
+    if health is not None and not any(getattr(r, "path", None) in HEALTH_PATHS for r in worker.routes):
+        worker.include_router(health)
+    return worker
 
 
 def app_from_environment() -> FastAPI:
