@@ -177,14 +177,14 @@ class InvoicingService:
         return {name: [dict(r) for r in await self.pool.fetch(sql, merchant_id)] for name, sql in queries.items()}
 
 
-def invoicing_settings(server_url: str, kafka_bootstrap: str, database: str, *, port: int, smtp_port: int,
+def invoicing_settings(server_url: str, kafka_bootstrap: str, database: str, *, port: int,
                        **overrides: Any) -> InvoicingSettings:
     values = dict(
         database_url=server_url, database_name=database, kafka_bootstrap_servers=kafka_bootstrap, installs_url=ISSUER,
         consumer_group_prefix=f"{database}.", outbox_poll_interval=0.2, consumer_retry_backoff=0.05,
         consumer_park_delays=[0.2, 0.4, 0.8], consumer_redrive_interval=0.05, secret=secrets.token_urlsafe(40),
         public_url=f"http://127.0.0.1:{port}", followup_interval=0.05, mail_interval=0.05, smtp_host="127.0.0.1",
-        smtp_port=smtp_port, smtp_timeout=5, mail_retry_delays=[0.2, 0.5, 1],
+        smtp_timeout=5, mail_retry_delays=[0.2, 0.5, 1],
     )
     return InvoicingSettings(**(values | overrides))
 
@@ -196,7 +196,8 @@ async def running_invoicing_service(
 ) -> AsyncIterator[InvoicingService]:
     database = f"test_invoicing_{secrets.token_hex(6)}"
     port = free_port(HTTP_PORTS)
-    settings = invoicing_settings(server_url, kafka_bootstrap, database, port=port, smtp_port=sink.port, **overrides)
+    overrides.setdefault("smtp_port", sink.port)
+    settings = invoicing_settings(server_url, kafka_bootstrap, database, port=port, **overrides)
     groups = create_runtime(settings).consumer_groups()
     watched = [*WATCHED, *(dead_letter_topic(t, "invoicing") for t in sorted({t for ts in groups.values() for t in ts}))]
     await ensure_topics(kafka_bootstrap, [*{t for ts in groups.values() for t in ts}, *watched],

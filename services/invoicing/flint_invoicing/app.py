@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi import FastAPI, Request
@@ -85,7 +86,7 @@ def create_app(
                 context.verifier = service_verifier(settings, pool, audience=AUDIENCE,
                                                     cache_size=settings.token_cache_size, jwks_transport=jwks_transport)
                 paying_with = processor or await stack.enter_async_context(await _sandbox(settings))
-                pages.start(tools, _forms(settings, secret), pool, Payer(pool, paying_with, tools, settings.pay_lock_timeout),
+                pages.start(tools, _forms(settings, secret, clock), pool, Payer(pool, paying_with, tools, settings.pay_lock_timeout),
                             test_mode=paying_with.name == "sandbox")
             if settings.runs_worker:
                 loops[:] = _worker_loops(settings, pool, tools)
@@ -137,12 +138,10 @@ async def _sandbox(settings: InvoicingSettings) -> SandboxProcessor:
     return await SandboxProcessor.open(SandboxSettings(DATABASE_URL=settings.database_url, **named))
 
 
-def _forms(settings: InvoicingSettings, secret: ServiceSecret) -> PayForms:
-    from urllib.parse import urlsplit
-
+def _forms(settings: InvoicingSettings, secret: ServiceSecret, clock: Clock) -> PayForms:
     base = urlsplit(settings.public_url)
-    return PayForms(secret, max_age=settings.pay_form_max_age, cookie_path=f"{base.path.rstrip('/')}/pay/",
-                    secure=base.scheme == "https")
+    return PayForms(secret, clock=clock, max_age=settings.pay_form_max_age,
+                    cookie_path=f"{base.path.rstrip('/')}/pay/", secure=base.scheme == "https")
 
 
 def _worker_loops(settings: InvoicingSettings, pool, tools: Tools) -> list[Loop]:

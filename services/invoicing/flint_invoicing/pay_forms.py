@@ -19,14 +19,27 @@ from itsdangerous import BadSignature, TimestampSigner
 from starlette.responses import Response
 
 from flint_chassis.service_secret import ServiceSecret
+from flint_invoicing.domain import Clock
 
 COOKIE = "flint_pay"
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{22}$")
 
 
+class _ClockedSigner(TimestampSigner):
+    """itsdangerous' timestamp signer reading the service's clock, not the wall's."""
+
+    def __init__(self, *args: object, clock: Clock, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._clock = clock
+
+    def get_timestamp(self) -> int:
+        return int(self._clock.now().timestamp())
+
+
 class PayForms:
-    def __init__(self, secret: ServiceSecret, *, max_age: int, cookie_path: str, secure: bool) -> None:
-        self._signer = TimestampSigner(secret.signing_key, salt="flint.pay-form", digest_method=hashlib.sha256)
+    def __init__(self, secret: ServiceSecret, *, clock: Clock, max_age: int, cookie_path: str, secure: bool) -> None:
+        self._signer = _ClockedSigner(secret.signing_key, salt="flint.pay-form", digest_method=hashlib.sha256,
+                                      clock=clock)
         self._max_age = max_age
         self._cookie_path = cookie_path
         self._secure = secure

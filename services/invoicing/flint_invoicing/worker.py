@@ -52,6 +52,7 @@ class Loop:
     def __init__(self, name: str, round_: Callable[[], Awaitable[bool]], interval: float) -> None:
         self.name, self._round, self._interval = name, round_, interval
         self.last_round_at = time.monotonic()
+        self.rounds = 0
         self.failing: str | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -75,6 +76,7 @@ class Loop:
                 busy = False
                 await asyncio.sleep(_AFTER_FAILURE)
             self.last_round_at = time.monotonic()
+            self.rounds += 1
             if not busy:
                 await asyncio.sleep(self._interval)
 
