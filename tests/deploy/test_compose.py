@@ -108,7 +108,7 @@ def test_every_setting_the_compose_file_passes_is_one_the_services_read(compose)
 
 
 def test_docker_composes_own_loader_accepts_the_file(normalized):
-    assert {"kafka", "postgres", "installs", "orders"} <= set(normalized["services"])
+    assert {"kafka", "postgres", "installs", "orders", "invoicing", "mailsink"} <= set(normalized["services"])
 
 
 def test_kafka_has_the_plugin_listener_and_authorizer_of_the_local_stack(normalized):
