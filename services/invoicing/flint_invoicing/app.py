@@ -76,8 +76,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        secret = _secret(settings)
         async with runtime.lifespan(), contextlib.AsyncExitStack() as stack:
+            secret = _secret(settings)  # after the runtime: an unreachable database is reported first
             pool = runtime.pool
             assert pool is not None
             tools = Tools(clock, settings.public_url, LinkVault(secret))
