@@ -6,15 +6,18 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings
 
 from flint_chassis.config import ServiceSettings
 from flint_contracts.literals import INVOICING_AUDIENCE
+from flint_payments import SandboxSettings
 
 AUDIENCE = INVOICING_AUDIENCE  # what tokens for this service name in `aud`
 
 
 class InvoicingSettings(ServiceSettings):
     service_name: ClassVar[str] = "invoicing"
+    companions: ClassVar[tuple[type[BaseSettings], ...]] = (SandboxSettings,)  # it opens the sandbox processor
 
     host: str = Field(default="127.0.0.1", alias="FLINT_INVOICING_HOST", description="Address the HTTP server binds.")
     port: int = Field(default=8104, alias="FLINT_INVOICING_PORT", description="Port the HTTP server listens on.")
