@@ -171,8 +171,10 @@ class InvoicingService:
             "pay_links": f"SELECT * FROM pay_links WHERE {of_invoices} ORDER BY token_hash",
             "payment_attempts": f"SELECT * FROM payment_attempts WHERE {of_invoices} ORDER BY payment_id",
             "mail_outbox": f"SELECT id, invoice_id, kind FROM mail_outbox WHERE {of_invoices} ORDER BY id",
-            "flint_outbox": "SELECT event_id, topic, key, payload FROM flint_outbox "
-                            "WHERE convert_from(payload, 'UTF8')::jsonb ->> 'merchant_id' = $1 ORDER BY position",
+            # (dead letters of other tests' messages on the shared topics may not even be JSON)
+            "flint_outbox": "SELECT event_id, topic, key, payload FROM flint_outbox WHERE CASE WHEN topic IN "
+                            f"('{INVOICES_EVENTS}', '{PAYMENTS_EVENTS}') THEN convert_from(payload, 'UTF8')::jsonb "
+                            "->> 'merchant_id' = $1 ELSE false END ORDER BY position",
         }
         return {name: [dict(r) for r in await self.pool.fetch(sql, merchant_id)] for name, sql in queries.items()}
 
