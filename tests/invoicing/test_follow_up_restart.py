@@ -43,24 +43,31 @@ def worker_environment(invoicing: InvoicingService) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def worker(invoicing: InvoicingService, logs: Path, *, now: datetime | None = None,
-                 stop: signal.Signals = signal.SIGKILL) -> AsyncIterator[subprocess.Popen]:
-    """A worker process whose clock reads ``now`` (the real time when None), stopped with ``stop``."""
-    port = free_port(HTTP_PORTS)
+async def workers(invoicing: InvoicingService, logs: Path, *, count: int = 1, now: datetime | None = None,
+                  stop: signal.Signals = signal.SIGKILL) -> AsyncIterator[list[subprocess.Popen]]:
+    """``count`` worker processes started together, whose clocks read ``now`` (the real time when
+    None), stopped with ``stop``."""
     offset = 0.0 if now is None else (now - datetime.now(UTC)).total_seconds()
-    env = {**worker_environment(invoicing), "FLINT_INVOICING_PORT": str(port),
-           "FLINT_INVOICING_CLOCK_OFFSET": str(offset)}
-    log = open(logs / f"worker-{port}-{datetime.now(UTC):%H%M%S%f}.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "flint_invoicing"], env=env, stdout=log, stderr=log)
+    started: list[tuple[subprocess.Popen, int]] = []
     try:
+        for _ in range(count):
+            taken = [port for _, port in started]
+            port = free_port(range(max(taken, default=HTTP_PORTS.start - 1) + 1, HTTP_PORTS.stop))
+            env = {**worker_environment(invoicing), "FLINT_INVOICING_PORT": str(port),
+                   "FLINT_INVOICING_CLOCK_OFFSET": str(offset)}
+            with open(logs / f"worker-{port}-{datetime.now(UTC):%H%M%S%f}.log", "wb") as log:
+                started.append((subprocess.Popen([sys.executable, "-m", "flint_invoicing"], env=env, stdout=log,
+                                                 stderr=log), port))
         async with httpx.AsyncClient() as client:
-            await eventually(lambda: _ready(client, port, process), timeout=60, interval=0.2,
-                             message=f"the worker on {port} to be ready")
-        yield process
+            for process, port in started:
+                await eventually(lambda: _ready(client, port, process), timeout=60, interval=0.2,
+                                 message=f"the worker on {port} to be ready")
+        yield [process for process, _ in started]
     finally:
-        process.send_signal(stop)
-        await asyncio.to_thread(process.wait, 30)
-        log.close()
+        for process, _ in started:
+            process.send_signal(stop)
+        for process, _ in started:
+            await asyncio.to_thread(process.wait, 30)
 
 
 async def _ready(client: httpx.AsyncClient, port: int, process: subprocess.Popen) -> bool:
@@ -90,35 +97,39 @@ def kinds(invoicing: InvoicingService, invoice_id: str) -> list[str]:
 
 async def test_reminders_survive_worker_restarts_and_a_second_worker(fresh_invoicing, tmp_path: Path):
     async with fresh_invoicing(role="api") as invoicing:
-        # given a worker process, an order and an invoice due in ten days reminding at -3, 0 and +3 days
-        async with worker(invoicing, tmp_path):
+        # given a worker process, and invoices due in ten days reminding at -3, 0 and +3 days
+        async with workers(invoicing, tmp_path):
             merchant = await invoicing.merchant()
-            order = await invoicing.order(merchant)
+            orders = [await invoicing.order(merchant) for _ in range(8)]
+            order = orders[0]
             due = invoicing.clock.today() + timedelta(days=10)
-            invoice = await invoicing.create_invoice(merchant, order["id"], due_date=due.isoformat(),
-                                                     reminder_policy=[-3, 0, 3])
-            await settled(invoicing, invoice["id"], datetime.now(UTC))
-        # (killed: SIGKILL) then the invoice email went out once
-        assert kinds(invoicing, invoice["id"]) == ["Invoice"]
+            invoices = [await invoicing.create_invoice(merchant, o["id"], due_date=due.isoformat(),
+                                                       reminder_policy=[-3, 0, 3]) for o in orders]
+            invoice = invoices[0]
+            for each in invoices:
+                await settled(invoicing, each["id"], datetime.now(UTC))
+        # (killed: SIGKILL) then each invoice email went out once
+        assert all(kinds(invoicing, each["id"]) == ["Invoice"] for each in invoices)
 
-        # when two workers start at once three days before the due date, after 09:00
-        moment = at(due - timedelta(days=3), 9, 5)
-        async with worker(invoicing, tmp_path, now=moment), worker(invoicing, tmp_path, now=moment):
+        # when two workers start together, their clocks a few seconds before 09:00 three days before the
+        # due date, so that the reminders fall due while both run and they take the invoices side by side
+        moment = at(due - timedelta(days=3), 9, 0)
+        async with workers(invoicing, tmp_path, count=2, now=moment - timedelta(seconds=8)):
+            for each in invoices:
+                await settled(invoicing, each["id"], moment + timedelta(minutes=1))
+        # then each reminder went out once
+        assert [kinds(invoicing, each["id"]) for each in invoices] == [["Invoice", "Reminder"]] * len(invoices)
+
+        # when workers come back on the due date (stopped with SIGTERM this time) and three days after it
+        moment = at(due, 9, 5)
+        async with workers(invoicing, tmp_path, now=moment, stop=signal.SIGTERM) as [process]:
             await settled(invoicing, invoice["id"], moment)
-        # then the reminder went out once
-        assert kinds(invoicing, invoice["id"]) == ["Invoice", "Reminder"]
-
-        # when a worker restarts at the same moment, nothing is sent again
-        async with worker(invoicing, tmp_path, now=moment, stop=signal.SIGTERM) as process:
+        # then the day's reminder went out, none of the earlier ones again, and the worker stopped cleanly
+        assert process.returncode == 0 and kinds(invoicing, invoice["id"]) == ["Invoice", "Reminder", "Due today"]
+        moment = at(due + timedelta(days=3), 9, 5)
+        async with workers(invoicing, tmp_path, now=moment):
             await settled(invoicing, invoice["id"], moment)
-        assert process.returncode == 0 and kinds(invoicing, invoice["id"]) == ["Invoice", "Reminder"]
-
-        # when workers come back on the due date and three days after it
-        for moment, expected in ((at(due, 9, 5), ["Invoice", "Reminder", "Due today"]),
-                                 (at(due + timedelta(days=3), 9, 5), ["Invoice", "Reminder", "Due today", "Overdue"])):
-            async with worker(invoicing, tmp_path, now=moment):
-                await settled(invoicing, invoice["id"], moment)
-            assert kinds(invoicing, invoice["id"]) == expected, moment
+        assert kinds(invoicing, invoice["id"]) == ["Invoice", "Reminder", "Due today", "Overdue"]
         # then each step is once on the order's timeline, and nothing more is planned
         current = await invoicing.get_invoice(merchant, invoice["id"])
         assert current["overdue"] and current["reminders_sent"] == 3 and current["next_follow_up_at"] is None
