@@ -82,6 +82,7 @@ class Service:
 SERVICES: list[Service] = [
     Service("installs", "flint_installs", 8101),
     Service("orders", "flint_orders", 8102),
+    Service("refunds", "flint_refunds", 8103),
     Service("invoicing", "flint_invoicing", 8104),
 ]
 

@@ -65,14 +65,20 @@ def served_app(app: FastAPI, role: str) -> FastAPI:
     """What HTTP serves for ``role``: the whole app, or in a worker only its health routes."""
     if role != "worker":
         return app
-    worker = FastAPI(title=f"{app.title} (worker)", routes=[r for r in app.routes if getattr(r, "path", None)
-                                                            in HEALTH_PATHS], lifespan=app.router.lifespan_context)
-    # FastAPI keeps an included router as one route of its own (no path): take the chassis'
-    # health router itself, which ``service_app`` keeps on the app.
-    health = getattr(app.state, "health_router", None)
-    if health is not None and not any(getattr(r, "path", None) in HEALTH_PATHS for r in worker.routes):
-        worker.include_router(health)
-    return worker
+    return FastAPI(title=f"{app.title} (worker)", routes=[r for r in _flat_routes(app.routes)
+                                                          if getattr(r, "path", None) in HEALTH_PATHS],
+                   lifespan=app.router.lifespan_context)
+
+
+def _flat_routes(routes: list[Any]) -> list[Any]:
+    """The routes of included routers too: FastAPI keeps an included router whole (an entry
+    with ``original_router``) instead of copying its routes into the app's list. The health
+    router is included without a prefix, so its routes' paths are the served paths."""
+    flat = []
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        flat.extend(_flat_routes(included.routes) if included is not None else [route])
+    return flat
 
 
 def app_from_environment() -> FastAPI:

@@ -125,9 +125,7 @@ def service_app(
         READ: Rate(settings.rate_limit_read_per_second, settings.rate_limit_read_burst),
         WRITE: Rate(settings.rate_limit_write_per_second, settings.rate_limit_write_burst),
     })
-    health = health_router(health_checks)
-    app.state.health_router = health  # a worker process serves only these (flint_chassis.serve.served_app)
-    app.include_router(health)
+    app.include_router(health_router(health_checks))
     for router in routers:
         app.include_router(router)
 
