@@ -86,6 +86,7 @@ SERVICES: list[Service] = [
     Service("installs", "flint_installs", 8101, defaults={"FLINT_WEBHOOKS_ALLOW_LOOPBACK": "true"}),
     Service("orders", "flint_orders", 8102),
     Service("refunds", "flint_refunds", 8103),
+    Service("invoicing", "flint_invoicing", 8104),
 ]
 
 

@@ -16,6 +16,8 @@ from typing import Any
 import asyncpg
 
 from flint_chassis import outbox
+from flint_contracts.event_types import MERCHANT_CREATED
+from flint_contracts.events import MerchantData, build_envelope
 from flint_contracts.ids import new_id
 from flint_contracts.topics import INSTALLS_EVENTS
 from flint_installs import repository
@@ -24,6 +26,7 @@ from flint_installs.delivery import repository as delivery_repository
 from flint_installs.delivery import routing_repository
 from flint_installs.kafka import repository as kafka_access
 from flint_installs.domain import (
+    SOURCE,
     App,
     AuthorizationCode,
     AuthorizationRequest,
@@ -67,10 +70,15 @@ class TokenGrant:
 
 # ---------------------------------------------------------------- merchants and apps
 async def create_merchant(conn: asyncpg.Connection, name: str) -> tuple[Merchant, str]:
-    """A merchant and its secret key; the key is returned here once and stored only as a hash."""
+    """A merchant and its secret key; the key is returned here once and stored only as a hash.
+    ``merchant.created`` (internal) goes to the outbox with it: the invoicing service shows the
+    merchant's name to its buyers."""
     secret_key = new_secret("sk")
     merchant = Merchant(id=new_id("mer"), name=name, secret_key_hint=secret_key[-4:], created_at=utcnow())
     await repository.add_merchant(conn, merchant, hash_secret(secret_key))
+    data = MerchantData(merchant_id=merchant.id, name=merchant.name, created_at=merchant.created_at)
+    await outbox.enqueue(conn, INSTALLS_EVENTS, build_envelope(MERCHANT_CREATED, data, source=SOURCE,
+                                                               time=merchant.created_at))
     return merchant, secret_key
 
 
