@@ -226,14 +226,21 @@ async def test_void_a_paid_invoice_is_refused_and_changes_nothing(invoicing: Inv
     assert await invoicing.snapshot(merchant) == before
 
 
-async def test_send_remind_void_each_land_on_the_orders_timeline(invoicing: InvoicingService):
-    # given an invoice
+async def test_send_remind_void_each_land_on_the_orders_timeline(fresh_invoicing):
+    # given an invoice of a service whose follow-up does not send it by itself (yet)
+    async with fresh_invoicing(followup_interval=3600) as invoicing:
+        await _send_remind_void(invoicing)
+
+
+async def _send_remind_void(invoicing: InvoicingService) -> None:
     merchant = await invoicing.merchant()
     order = await invoicing.order(merchant)
     invoice = await invoicing.create_invoice(merchant, order["id"], reminder_policy=[])
     token = invoicing.token(merchant)
-    # when it is reminded about before it was sent, then sent (by follow-up) and reminded about by hand
+    # when it is reminded about before it was sent, then sent and reminded about by hand
     early = await invoicing.call("POST", f"/v1/invoices/{invoice['id']}/remind", token)
+    sent = await invoicing.call("POST", f"/v1/invoices/{invoice['id']}/send", token)
+    assert sent.status_code == 200, sent.text
     await invoicing.sink.wait_for(invoice["id"], 1)
     reminded = await invoicing.call("POST", f"/v1/invoices/{invoice['id']}/remind", token)
     # then the early one is refused, the later one mails a reminder with a fresh link
