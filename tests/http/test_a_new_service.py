@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from flint_chassis.auth import Authenticator, Principal, service_verifier
 from flint_chassis.config import ServiceSettings
 from flint_chassis.http import (
-    DEFAULT_LIMIT, IdempotencyKey, Limit, ServiceHttp, StartingAfter, caller_of, json_response, page_json,
+    DEFAULT_LIMIT, IdempotencyKey, Limit, ServiceHttp, StartingAfter, json_response, page_json,
     service_app, service_http, split_page,
 )
 from flint_chassis.runtime import ServiceRuntime
@@ -53,7 +53,7 @@ def widgets_app(settings: WidgetSettings, migrations: Path, issuer: TestIssuer) 
                                widget["id"], principal.merchant_id, body.name)
             return json_response(widget, 201)
 
-        return await edge.idempotency.run(request, caller=caller_of(principal.merchant_id, principal.subject),
+        return await edge.idempotency.run(request, caller=principal.caller,
                                           key=idempotency_key, action=create)
 
     @router.get("/widgets", summary="List widgets")

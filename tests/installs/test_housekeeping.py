@@ -3,7 +3,6 @@ any failure, as every background loop must."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -38,15 +37,15 @@ async def test_an_unexpected_error_is_logged_and_the_next_round_still_runs(
             rounds.append("rotate")
 
     service.keys = Keys()  # type: ignore[assignment]
-    caplog.set_level(logging.ERROR, logger="flint.installs")
+    caplog.set_level(logging.ERROR, logger="flint.loops")
 
     # when it runs
-    task = asyncio.create_task(service._keep_house())
+    loop = service.housekeeping()
+    loop.start()
     try:
         # then the failure is logged with its traceback, and later rounds purge and rotate
         await eventually(lambda: rounds.count("rotate") >= 2, timeout=5, message="two more rounds")
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    [failure] = [r for r in caplog.records if "housekeeping failed unexpectedly" in r.getMessage()]
+        await loop.stop()
+    [failure] = [r for r in caplog.records if "installs-housekeeping round failed" in r.getMessage()]
     assert failure.exc_info and failure.exc_info[0] is KeyError

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from flint_chassis.cause import Cause
 from flint_contracts import event_types as types
 from flint_contracts.envelope import EventEnvelope
 from flint_contracts.events import OrderEventData, parse_data
@@ -32,7 +33,7 @@ from flint_orders.domain import (
     RefundLine,
     RefundPart,
 )
-from flint_orders.handlers import Cause, order_event
+from flint_orders.handlers import order_event
 from flint_orders.schemas import RefundContext
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -49,11 +49,22 @@ class Principal:
         return [scope for scope in scopes if scope not in self.scopes]
 
     @property
+    def caller(self) -> str:
+        """Whose idempotency keys these are (see ``caller_of``)."""
+        return caller_of(self.merchant_id, self.subject)
+
+    @property
     def actor(self) -> dict[str, str]:
         """The actor to record on timelines: the app for app tokens, else the merchant."""
         if self.kind == "app" and self.app_id:
             return {"type": "app", "id": self.app_id}
         return {"type": "merchant", "id": self.merchant_id}
+
+
+def caller_of(merchant_id: str, subject: str) -> str:
+    """The scope of an idempotency key: the merchant and the token's subject (an install, or the
+    merchant)."""
+    return f"{merchant_id}/{subject}"
 
 
 class InvalidToken(Exception):

@@ -26,6 +26,7 @@ from flint_chassis.consumer import ConsumerOptions, ErrorRules, Subscription, Su
 from flint_chassis.health import Check, Degraded, database_check
 from flint_chassis.migrations import CHASSIS_MIGRATIONS, migrate
 from flint_chassis.outbox import OutboxRelay
+from flint_chassis.problems import SERVICE_UNAVAILABLE, Problem
 from flint_chassis.topics import ensure_topics
 from flint_contracts.topics import dead_letter_topic
 
@@ -62,6 +63,13 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.broker: KafkaBroker | None = None
         self.consumers: list[SubscriptionConsumer] = []
+
+    @property
+    def ready_pool(self) -> asyncpg.Pool:
+        """The pool, for a request: until the service has connected, a 503 with ``Retry-After``."""
+        if self.pool is None:
+            raise Problem(SERVICE_UNAVAILABLE, "the database is not connected yet", headers={"Retry-After": "1"})
+        return self.pool
 
     def consumer_groups(self) -> dict[str, tuple[str, ...]]:
         """Each subscription's Kafka group id (also its inbox name) and topics."""

@@ -23,7 +23,6 @@ from flint_chassis.http import (
     Limit,
     ServiceHttp,
     StartingAfter,
-    caller_of,
     json_response,
     service_http,
 )
@@ -259,7 +258,7 @@ async def uninstall_app(
         uninstalled.append(install.app_id)
         return json_response(InstallOut.of(install))
 
-    response = await edge.idempotency.run(request, caller=caller_of(principal.merchant_id, principal.subject),
+    response = await edge.idempotency.run(request, caller=principal.caller,
                                           key=idempotency_key, action=action)
     for app_id in uninstalled:  # committed: now the broker (routing to the app has already stopped)
         await ctx.installs_changed(app_id)

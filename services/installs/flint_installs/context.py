@@ -5,7 +5,6 @@ in line with their installs."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -18,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from flint_chassis.auth import Authenticator
 from flint_chassis.errors import StartupError
 from flint_chassis.kafka_access import KafkaAccess
+from flint_chassis.loops import Loop
 from flint_chassis.runtime import ServiceRuntime
 from flint_contracts.topics import INSTALLS_EVENTS
 from flint_installs import handlers
@@ -54,7 +54,7 @@ class ServiceContext:
         self.issuer: TokenIssuer | None = None
         self.verifier: LocalVerifier | None = None
         self.sessions: BrowserSessions | None = None
-        self._housekeeping: asyncio.Task[None] | None = None
+        self._loops: list[Loop] = []
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -84,18 +84,16 @@ class ServiceContext:
             if s.deliver_events and s.runs_worker:
                 self.webhooks = WebhookDelivery(self.pool, self.secret, s.webhooks)
                 await self.webhooks.start()
-                self.access_sync.start()
+                self._loops.append(self.access_sync.loop())
         except BaseException:
             await self._stop_delivery()
             await self.runtime.stop()
             raise
-        self._housekeeping = asyncio.create_task(self._keep_house(), name="installs-housekeeping")
+        self._loops.append(self.housekeeping())
+        for loop in self._loops:
+            loop.start()
 
     async def stop(self) -> None:
-        if self._housekeeping is not None:
-            self._housekeeping.cancel()
-            await asyncio.gather(self._housekeeping, return_exceptions=True)
-            self._housekeeping = None
         await self._stop_delivery()
         self.verifier = None
         await self.runtime.stop()
@@ -104,8 +102,9 @@ class ServiceContext:
         if self.webhooks is not None:
             await self.webhooks.stop()
             self.webhooks = None
-        if self.access_sync is not None:
-            await self.access_sync.stop()
+        for loop in self._loops:
+            await loop.stop()
+        self._loops = []
         self._kafka_access = None
 
     def kafka_access(self) -> KafkaAccess:
@@ -133,21 +132,13 @@ class ServiceContext:
         finally:
             await self.stop()
 
-    async def _keep_house(self) -> None:
+    def housekeeping(self) -> Loop:
         """Purge expired codes and tokens; rotate the signing key when due (idempotency keys
-        are the chassis' to purge).
-
-        A round that fails, for any reason, is logged and the next one runs on time: an
-        outage or a bug in one purge must not stop key rotation for the life of the process."""
-        while True:
-            await asyncio.sleep(self.settings.housekeeping_interval)
-            try:
-                await self.keep_house_once()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                log.warning("housekeeping failed: %s; next try in %.0fs", error, self.settings.housekeeping_interval)
-            except Exception:
-                log.exception("housekeeping failed unexpectedly; next try in %.0fs",
-                              self.settings.housekeeping_interval)
+        are the chassis' to purge). A round that fails, for any reason, is logged and the next
+        one runs on time: an outage or a bug in one purge must not stop key rotation for the
+        life of the process."""
+        return Loop("installs-housekeeping", self.keep_house_once, self.settings.housekeeping_interval,
+                    expected=(OSError, asyncpg.PostgresError, asyncpg.InterfaceError))
 
     async def keep_house_once(self) -> None:
         """One round of housekeeping."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from flint_chassis.errors import Conflict
 from flint_installs.domain import App, AuthorizationCode, Install, Merchant, RefreshToken
 
 # ---------------------------------------------------------------- merchants
@@ -97,8 +98,8 @@ def _install(row: asyncpg.Record) -> Install:
                    updated_at=row["updated_at"], uninstalled_at=row["uninstalled_at"])
 
 
-class ConcurrentChange(RuntimeError):
-    """The row changed since it was loaded."""
+class ConcurrentChange(Conflict):
+    """The row changed since it was loaded; the caller retries (over HTTP: a 409)."""
 
 
 async def add_install(conn: asyncpg.Connection, install: Install) -> None:

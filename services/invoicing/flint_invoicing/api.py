@@ -17,19 +17,18 @@ import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from flint_chassis.auth import Authenticator, Principal, TokenVerifier
+from flint_chassis.cause import Cause
 from flint_chassis.http import (
     DEFAULT_LIMIT,
     IdempotencyKey,
     Limit,
     ServiceHttp,
     StartingAfter,
-    caller_of,
     json_response,
     service_http,
     split_page,
 )
 from flint_chassis.http.lists import invalid_cursor
-from flint_chassis.logs import current_correlation_id
 from flint_chassis.problems import NOT_FOUND, SERVICE_UNAVAILABLE, Problem
 from flint_chassis.runtime import ServiceRuntime
 from flint_contracts.events.actor import Actor
@@ -37,7 +36,7 @@ from flint_contracts.fields import example_id
 from flint_contracts.ids import id_pattern
 from flint_invoicing import handlers, repository
 from flint_invoicing.domain import DomainError, Invoice
-from flint_invoicing.handlers import Cause, InvoiceDraft, InvoiceNotFound, Tools, Written
+from flint_invoicing.handlers import InvoiceDraft, InvoiceNotFound, Tools, Written
 from flint_invoicing.presenting import document_of, pdf_of
 from flint_invoicing.problems import domain_problem
 from flint_invoicing.schemas import CreateInvoice, InvoiceList, InvoiceOut, InvoiceStatusOut, invoice_json
@@ -60,9 +59,7 @@ class ApiContext:
 
     @property
     def pool(self) -> asyncpg.Pool:
-        if self.runtime.pool is None:
-            raise Problem(SERVICE_UNAVAILABLE, "the database is not connected yet", headers={"Retry-After": "1"})
-        return self.runtime.pool
+        return self.runtime.ready_pool
 
     @property
     def ready_tools(self) -> Tools:
@@ -107,11 +104,11 @@ def router(context: ApiContext) -> APIRouter:
 
         async def create(conn: asyncpg.Connection) -> Response:
             written = await _domain(handlers.create_invoice(conn, principal.merchant_id, draft, actor=_actor(principal),
-                                                            tools=tools, cause=_cause()))
+                                                            tools=tools, cause=Cause.of_request()))
             return json_response(_answer(written, context), 201, {"Location": f"/v1/invoices/{written.invoice.id}"})
 
         # sealed: the answer holds a working pay link, stored encrypted like every link
-        return await edge.idempotency.run(request, caller=_caller(principal), key=idempotency_key, action=create,
+        return await edge.idempotency.run(request, caller=principal.caller, key=idempotency_key, action=create,
                                           sealed=True)
 
     # --- reads (the PDF first: /invoices/{id}.pdf must not be read as an id) -----------------
@@ -170,10 +167,10 @@ def router(context: ApiContext) -> APIRouter:
             async def run(conn: asyncpg.Connection) -> Response:
                 written = await _domain(handlers.change_invoice(
                     conn, principal.merchant_id, invoice_id, change(_actor(principal), tools), tools=tools,
-                    cause=_cause()), invoice_id)
+                    cause=Cause.of_request()), invoice_id)
                 return json_response(_answer(written, context))
 
-            return await edge.idempotency.run(request, caller=_caller(principal), key=idempotency_key, action=run,
+            return await edge.idempotency.run(request, caller=principal.caller, key=idempotency_key, action=run,
                                               sealed=True)
 
         act.__name__ = f"{name.replace('-', '_')}_invoice"
@@ -218,16 +215,8 @@ async def _domain(change: Awaitable[Written], invoice_id: str | None = None) -> 
         raise domain_problem(error) from None
 
 
-def _caller(principal: Principal) -> str:
-    return caller_of(principal.merchant_id, principal.subject)
-
-
 def _actor(principal: Principal) -> Actor:
     return Actor(**principal.actor)
-
-
-def _cause() -> Cause:
-    return Cause(correlation_id=current_correlation_id())
 
 
 def _micros(at: datetime) -> int:

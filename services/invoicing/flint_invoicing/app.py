@@ -15,18 +15,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from fastapi import FastAPI, Request
-from starlette.responses import Response
+from fastapi import FastAPI
 
 from flint_chassis.auth import service_verifier
 from flint_chassis.health import Check
 from flint_chassis.http import service_app
-from flint_chassis.http.errors import respond
-from flint_chassis.problems import CONFLICT, Problem
+from flint_chassis.loops import Loop, running, stalled
 from flint_chassis.runtime import ServiceRuntime
 from flint_chassis.service_secret import ServiceSecret, require_secret
 from flint_contracts.topics import INVOICES_EVENTS, PAYMENTS_EVENTS
-from flint_invoicing import repository, subscribers
+from flint_invoicing import subscribers
 from flint_invoicing.api import ApiContext, router
 from flint_invoicing.config import AUDIENCE, InvoicingSettings
 from flint_invoicing.domain import Clock, DomainError, OffsetClock, SystemClock
@@ -37,7 +35,7 @@ from flint_invoicing.pay_forms import PayForms
 from flint_invoicing.paying import Payer
 from flint_invoicing.problems import domain_problem
 from flint_invoicing.smtp import SmtpMailer
-from flint_invoicing.worker import FollowUp, Loop, MailSender, running, stalled
+from flint_invoicing.worker import FollowUp, MailSender
 from flint_payments import PaymentProcessor, SandboxProcessor, SandboxSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -94,12 +92,6 @@ def create_app(
                 yield
             context.verifier = context.tools = None
 
-    async def on_domain_error(request: Request, error: DomainError) -> Response:
-        return respond(request, domain_problem(error))
-
-    async def on_concurrent_change(request: Request, error: repository.ConcurrentChange) -> Response:
-        return respond(request, Problem(CONFLICT, f"{error}; retry"))
-
     app = service_app(
         settings,
         title="Flint invoicing",
@@ -110,7 +102,7 @@ def create_app(
         health_checks={**runtime.health_checks(), **_worker_checks(settings, loops)},
         pool=lambda: runtime.pool,
         lifespan=lifespan,
-        exception_handlers={DomainError: on_domain_error, repository.ConcurrentChange: on_concurrent_change},
+        problems={DomainError: domain_problem},
     )
     app.mount("/pay", pages.app())
     app.state.runtime = runtime

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from flint_chassis import outbox
+from flint_chassis.cause import Cause
 from flint_contracts import event_types as types
 from flint_contracts.envelope import EventEnvelope
 from flint_contracts.events import MerchantData
@@ -50,18 +51,6 @@ class Tools:
     clock: Clock
     public_url: str
     vault: LinkVault
-
-
-@dataclass(frozen=True)
-class Cause:
-    """Why a change happens, carried onto the events it emits."""
-
-    correlation_id: str | None = None
-    causation_id: str | None = None
-
-    @classmethod
-    def of(cls, event: EventEnvelope) -> Cause:
-        return cls(correlation_id=event.correlation_id or event.id, causation_id=event.id)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from flint_chassis.cause import Cause
 from flint_contracts import event_types as types
 from flint_contracts.envelope import EventEnvelope
 from flint_contracts.events import PaymentCaptured, build_envelope
@@ -30,7 +31,7 @@ from flint_contracts.events.actor import Actor
 from flint_contracts.topics import PAYMENTS_EVENTS
 from flint_invoicing import handlers, repository
 from flint_invoicing.domain import PAYABLE, SOURCE, Invoice, payment_id_for
-from flint_invoicing.handlers import Cause, Tools
+from flint_invoicing.handlers import Tools
 from flint_invoicing.pages import card_label
 from flint_invoicing.repository import Attempt
 from flint_payments import (

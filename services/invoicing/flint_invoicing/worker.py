@@ -20,12 +20,7 @@ sends that message again.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-
 from email.message import EmailMessage
 
 import asyncpg
@@ -39,47 +34,6 @@ from flint_invoicing.presenting import document_of, pdf_of
 from flint_invoicing.smtp import MailNotSent, SmtpMailer
 
 log = logging.getLogger("flint.invoicing.worker")
-
-# A loop that failed (the database gone) waits this long before its next round.
-_AFTER_FAILURE = 1.0
-
-
-class Loop:
-    """Runs ``round`` (returns True when it did something, so the next round comes at once)
-    until stopped, sleeping ``interval`` seconds when idle. Remembers when it last completed a
-    round, for readiness."""
-
-    def __init__(self, name: str, round_: Callable[[], Awaitable[bool]], interval: float) -> None:
-        self.name, self._round, self._interval = name, round_, interval
-        self.last_round_at = time.monotonic()
-        self.rounds = 0
-        self.failing: str | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"invoicing-{self.name}")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                busy = await self._round()
-                self.failing = None
-            except Exception as error:  # the next round tries again; a bug must not end the loop
-                self.failing = f"{type(error).__name__}: {error}"
-                log.exception("%s round failed", self.name)
-                busy = False
-                await asyncio.sleep(_AFTER_FAILURE)
-            self.last_round_at = time.monotonic()
-            self.rounds += 1
-            if not busy:
-                await asyncio.sleep(self._interval)
-
 
 class FollowUp:
     """Follow-up rounds: one invoice per transaction."""
@@ -140,24 +94,3 @@ class MailSender:
         else:
             log.error("mail %s of %s given up: %s", mail.id, mail.invoice_id, error.reason)
             await repository.mail_given_up(conn, mail.id, error.reason)
-
-
-@contextlib.asynccontextmanager
-async def running(*loops: Loop) -> AsyncIterator[None]:
-    for loop in loops:
-        loop.start()
-    try:
-        yield
-    finally:
-        for loop in loops:
-            await loop.stop()
-
-
-def stalled(loops: list[Loop], *, after: float) -> list[str]:
-    """Loops that have not completed a round for ``after`` seconds, or whose last round failed."""
-    now = time.monotonic()
-    found = [f"{loop.name}: no round for {now - loop.last_round_at:.0f}s" for loop in loops
-             if now - loop.last_round_at > after]
-    found += [f"{loop.name}: {loop.failing}" for loop in loops if loop.failing]
-    return found
-

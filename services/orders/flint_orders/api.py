@@ -18,6 +18,7 @@ import orjson
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from flint_chassis.auth import Authenticator, Principal, TokenVerifier
+from flint_chassis.cause import Cause
 from flint_chassis.http import (
     DEFAULT_LIMIT,
     IdempotencyKey,
@@ -25,14 +26,12 @@ from flint_chassis.http import (
     ServiceHttp,
     StartingAfter,
     Timestamp,
-    caller_of,
     json_response,
     page_json,
     service_http,
     split_page,
 )
 from flint_chassis.http.lists import invalid_cursor
-from flint_chassis.logs import current_correlation_id
 from flint_chassis.problems import NOT_FOUND, SERVICE_UNAVAILABLE, Problem, invalid
 from flint_chassis.runtime import ServiceRuntime
 from flint_contracts.ids import id_pattern
@@ -43,7 +42,7 @@ from flint_contracts.literals import OrderStatus, PaymentStatus
 from flint_contracts.order import OrderRecord
 from flint_orders.domain import Actor, DomainError, Order, normalize_tag
 from flint_orders.fast_read import READ_SCOPES
-from flint_orders.handlers import Cause, OrderDraft, OrderNotFound
+from flint_orders.handlers import OrderDraft, OrderNotFound
 from flint_orders.problems import APP_ONLY, MERCHANT_ONLY, domain_problem
 from flint_orders.schemas import (
     METADATA_DESCRIPTION,
@@ -77,9 +76,7 @@ class ApiContext:
     @property
     def pool(self) -> asyncpg.Pool:
         """For writes: the runtime's pool (transactions, outbox)."""
-        if self.runtime.pool is None:
-            raise Problem(SERVICE_UNAVAILABLE, "the database is not connected yet", headers={"Retry-After": "1"})
-        return self.runtime.pool
+        return self.runtime.ready_pool
 
     @property
     def reads(self) -> asyncpg.Pool:
@@ -123,10 +120,10 @@ def router(context: ApiContext) -> APIRouter:
         )
 
         async def create(conn: asyncpg.Connection) -> Response:
-            created = await _domain(handlers.create_order(conn, draft, actor=_actor(principal), cause=_cause()))
+            created = await _domain(handlers.create_order(conn, draft, actor=_actor(principal), cause=Cause.of_request()))
             return json_response(repository.dumps(created.to_dict()), 201, {"Location": f"/v1/orders/{created.id}"})
 
-        return await edge.idempotency.run(request, caller=_caller(principal), key=idempotency_key, action=create)
+        return await edge.idempotency.run(request, caller=principal.caller, key=idempotency_key, action=create)
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -225,23 +222,23 @@ def router(context: ApiContext) -> APIRouter:
 
         async def add(conn: asyncpg.Connection) -> Response:
             order = await _domain(handlers.add_note(conn, principal.merchant_id, order_id, note.body,
-                                                    actor=_actor(principal), cause=_cause()), order_id)
+                                                    actor=_actor(principal), cause=Cause.of_request()), order_id)
             return json_response(repository.dumps(order.to_dict()), 201)
 
-        return await edge.idempotency.run(request, caller=_caller(principal), key=idempotency_key, action=add)
+        return await edge.idempotency.run(request, caller=principal.caller, key=idempotency_key, action=add)
 
     @api.put("/orders/{order_id}/tags/{tag}", response_model=None, summary="Tag the order",
              responses={200: {"model": OrderRecord, "description": "The order; tagging twice changes nothing."}})
     async def add_order_tag(order_id: OrderId, tag: TagPath, principal: Principal = write) -> Response:
         """Adds a tag. An order holds at most 100 tags; the next is a 422."""
         return await _change(context, order_id, lambda conn: handlers.add_tag(
-            conn, principal.merchant_id, order_id, tag, actor=_actor(principal), cause=_cause()))
+            conn, principal.merchant_id, order_id, tag, actor=_actor(principal), cause=Cause.of_request()))
 
     @api.delete("/orders/{order_id}/tags/{tag}", response_model=None, summary="Remove a tag",
                 responses={200: {"model": OrderRecord, "description": "The order without the tag."}})
     async def remove_order_tag(order_id: OrderId, tag: TagPath, principal: Principal = write) -> Response:
         return await _change(context, order_id, lambda conn: handlers.remove_tag(
-            conn, principal.merchant_id, order_id, tag, actor=_actor(principal), cause=_cause()))
+            conn, principal.merchant_id, order_id, tag, actor=_actor(principal), cause=Cause.of_request()))
 
     @api.put("/orders/{order_id}/metadata", response_model=None, summary="Replace the calling app's metadata",
              responses={200: {"model": OrderRecord, "description": "The order with every app's metadata."},
@@ -259,7 +256,7 @@ def router(context: ApiContext) -> APIRouter:
             raise Problem(APP_ONLY, "metadata belongs to apps: only an app token writes its own namespace")
         app_id = principal.app_id
         return await _change(context, order_id, lambda conn: handlers.set_metadata(
-            conn, principal.merchant_id, order_id, app_id, values, cause=_cause()))
+            conn, principal.merchant_id, order_id, app_id, values, cause=Cause.of_request()))
 
     @api.post("/orders/{order_id}/cancel", response_model=None, summary="Cancel the order",
               responses={200: {"model": OrderRecord, "description": "The canceled order."},
@@ -274,10 +271,10 @@ def router(context: ApiContext) -> APIRouter:
 
         async def run(conn: asyncpg.Connection) -> Response:
             order = await _domain(handlers.cancel_order(conn, principal.merchant_id, order_id, reason,
-                                                        actor=_actor(principal), cause=_cause()), order_id)
+                                                        actor=_actor(principal), cause=Cause.of_request()), order_id)
             return json_response(repository.dumps(order.to_dict()))
 
-        return await edge.idempotency.run(request, caller=_caller(principal), key=idempotency_key, action=run)
+        return await edge.idempotency.run(request, caller=principal.caller, key=idempotency_key, action=run)
 
     return api
 
@@ -302,16 +299,8 @@ async def _change(context: ApiContext, order_id: str, run: Callable[[asyncpg.Con
     return json_response(repository.dumps(order.to_dict()))
 
 
-def _caller(principal: Principal) -> str:
-    return caller_of(principal.merchant_id, principal.subject)
-
-
 def _actor(principal: Principal) -> Actor:
     return Actor(**principal.actor)
-
-
-def _cause() -> Cause:
-    return Cause(correlation_id=current_correlation_id())
 
 
 def _tag(tag: str) -> str:

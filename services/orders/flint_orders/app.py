@@ -9,18 +9,15 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from starlette.middleware import Middleware
-from starlette.responses import Response
 
 from flint_chassis.auth import TokenVerifier, service_verifier
 from flint_chassis.db import create_pool
 from flint_chassis.http import service_app
-from flint_chassis.http.errors import respond
-from flint_chassis.problems import CONFLICT, Problem
 from flint_chassis.runtime import ServiceRuntime
 from flint_contracts.topics import ORDERS_EVENTS
-from flint_orders import repository, subscribers
+from flint_orders import subscribers
 from flint_orders.api import ApiContext, router
 from flint_orders.config import AUDIENCE, OrdersSettings
 from flint_orders.domain import DomainError
@@ -76,12 +73,6 @@ def create_app(
                 await context.read_pool.close()
                 context.read_pool = None
 
-    async def on_domain_error(request: Request, error: DomainError) -> Response:
-        return respond(request, domain_problem(error))
-
-    async def on_concurrent_change(request: Request, error: repository.ConcurrentChange) -> Response:
-        return respond(request, Problem(CONFLICT, f"{error}; retry"))
-
     app = service_app(
         settings,
         title="Flint orders",
@@ -94,7 +85,7 @@ def create_app(
         lifespan=lifespan,
         # Innermost, after the chassis' checks: the fast path answers most reads.
         inner_middleware=[Middleware(FastOrderReads, context=context)],
-        exception_handlers={DomainError: on_domain_error, repository.ConcurrentChange: on_concurrent_change},
+        problems={DomainError: domain_problem},
     )
     app.state.runtime = runtime
     app.state.context = context

@@ -9,12 +9,13 @@ import logging
 
 import asyncpg
 
+from flint_chassis.cause import Cause
 from flint_chassis.consumer import Event
 from flint_contracts.envelope import EventEnvelope
 from flint_contracts.events import AddNote, CancelOrder, CreateOrder
 from flint_orders import handlers
 from flint_orders.domain import Actor, Customer, Discount, NewLine
-from flint_orders.handlers import Cause, OrderDraft
+from flint_orders.handlers import OrderDraft
 
 log = logging.getLogger("flint.orders.commands")
 

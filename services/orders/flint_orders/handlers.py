@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from flint_chassis import outbox
+from flint_chassis.cause import Cause
 from flint_contracts.envelope import EventEnvelope
 from flint_contracts.ids import new_id
 from flint_contracts.money import Money
@@ -33,19 +34,6 @@ from flint_orders.domain import (
 )
 
 SOURCE = "flint.orders"
-
-
-@dataclass(frozen=True)
-class Cause:
-    """Why a change happens, carried onto the events it emits: the request's or message's
-    correlation id, and the id of the event or command that caused it."""
-
-    correlation_id: str | None = None
-    causation_id: str | None = None
-
-    @classmethod
-    def of(cls, event: EventEnvelope) -> Cause:
-        return cls(correlation_id=event.correlation_id or event.id, causation_id=event.id)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncpg
 
 from flint_chassis import install_state
+from flint_chassis.cause import Cause
 from flint_chassis.consumer import Event, PermanentError, RetryLater, Subscription
 from flint_contracts import event_types as types
 from flint_contracts.envelope import EventEnvelope
@@ -20,7 +21,7 @@ from flint_contracts.ids import is_id
 from flint_contracts.topics import INVOICES_EVENTS, ORDERS_COMMANDS, PAYMENTS_EVENTS, REFUNDS_EVENTS
 from flint_orders import commands, handlers
 from flint_orders.domain import Actor, DomainError, RefundDetails, RefundLine, RefundPart, RefundRefused
-from flint_orders.handlers import Cause, OrderNotFound
+from flint_orders.handlers import OrderNotFound
 
 
 def rules(error: Exception) -> Exception | None:

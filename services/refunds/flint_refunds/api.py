@@ -26,7 +26,6 @@ from flint_chassis.http import (
     Limit,
     ServiceHttp,
     StartingAfter,
-    caller_of,
     json_response,
     page_json,
     service_http,
@@ -34,7 +33,7 @@ from flint_chassis.http import (
 )
 from flint_chassis.http.lists import invalid_cursor
 from flint_chassis.logs import current_correlation_id
-from flint_chassis.problems import NOT_FOUND, SERVICE_UNAVAILABLE, Problem
+from flint_chassis.problems import NOT_FOUND, Problem
 from flint_chassis.runtime import ServiceRuntime
 from flint_contracts.events import Actor
 from flint_contracts.fields import example_id
@@ -67,9 +66,7 @@ class ApiContext:
 
     @property
     def pool(self) -> asyncpg.Pool:
-        if self.runtime.pool is None:
-            raise Problem(SERVICE_UNAVAILABLE, "the database is not connected yet", headers={"Retry-After": "1"})
-        return self.runtime.pool
+        return self.runtime.ready_pool
 
 
 def router(context: ApiContext) -> APIRouter:
@@ -128,7 +125,7 @@ def router(context: ApiContext) -> APIRouter:
             refund = await answers.run(created[0].id) or await repository.refund(context.pool, created[0].id)
             return _refund_response(refund or created[0])
 
-        return await edge.idempotency.run(request, caller=caller_of(principal.merchant_id, principal.subject),
+        return await edge.idempotency.run(request, caller=principal.caller,
                                           key=idempotency_key, action=create, after_commit=run_it)
 
     @api.get("/refunds/{refund_id}", response_model=None, summary="Get a refund",

@@ -29,18 +29,21 @@ import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi_offline import FastAPIOffline
 from starlette.middleware import Middleware
+from starlette.responses import Response
 
 from flint_chassis.config import ServiceSettings
+from flint_chassis.errors import Conflict
 from flint_chassis.health import Check, health_router
 from flint_chassis.http import openapi
 from flint_chassis.http.body import BodyGuard
 from flint_chassis.http.boundary import ErrorBoundary
 from flint_chassis.http.correlation import CorrelationMiddleware
-from flint_chassis.http.errors import install_problem_handlers
+from flint_chassis.http.errors import install_problem_handlers, respond
 from flint_chassis.http.idempotency import Idempotency
 from flint_chassis.http.lists import Cursors
 from flint_chassis.http.parameters import check_parameters
 from flint_chassis.http.ratelimit import READ, WRITE, Rate, RateLimitHeaders, TokenBuckets
+from flint_chassis.problems import CONFLICT, Problem
 from flint_chassis.service_secret import ServiceSecret, require_secret
 
 Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[Any]]
@@ -88,11 +91,14 @@ def service_app(
     lifespan: Lifespan | None = None,
     inner_middleware: Sequence[Middleware] = (),
     exception_handlers: dict[type[Exception], Callable[..., Any]] | None = None,
+    problems: dict[type[Exception], Callable[[Any], Problem]] | None = None,
     openapi_tags: list[dict[str, Any]] | None = None,
 ) -> FastAPI:
     """The service's app. ``lifespan`` starts and stops the service; ``pool`` returns its
     write pool once started (for idempotency keys); ``inner_middleware`` runs innermost, after
-    the chassis' checks (e.g. a fast path that bypasses routing)."""
+    the chassis' checks (e.g. a fast path that bypasses routing). ``problems`` turns the
+    service's own exceptions into problems (``{DomainError: domain_problem}``); a chassis
+    ``Conflict`` (a concurrent change) is a 409 asking to retry in every service."""
     http = ServiceHttp(settings, pool)
 
     @contextlib.asynccontextmanager
@@ -117,7 +123,8 @@ def service_app(
             Middleware(BodyGuard, max_bytes=settings.max_body_bytes),
             *inner_middleware,
         ],
-        exception_handlers=exception_handlers or {},
+        exception_handlers={**_problem_handlers({Conflict: _retry_conflict, **(problems or {})}),
+                            **(exception_handlers or {})},
     )
     install_problem_handlers(app)
     app.state.http = http
@@ -136,3 +143,15 @@ def service_app(
 
     app.openapi = cached_openapi  # type: ignore[method-assign]
     return app
+
+
+def _problem_handlers(problems: dict[type[Exception], Callable[[Any], Problem]]) -> dict[type[Exception], Callable[..., Any]]:
+    def handler(to_problem: Callable[[Any], Problem]) -> Callable[..., Any]:
+        async def handle(request: Request, error: Exception) -> Response:
+            return respond(request, to_problem(error))
+        return handle
+    return {kind: handler(to_problem) for kind, to_problem in problems.items()}
+
+
+def _retry_conflict(error: Conflict) -> Problem:
+    return Problem(CONFLICT, f"{error}; retry")

@@ -170,6 +170,3 @@ def _context(caller: str, key: str) -> bytes:
     return f"{caller}\n{key}".encode()
 
 
-def caller_of(merchant_id: str, subject: str) -> str:
-    """The scope of a key: the merchant and the token's subject (an install, or the merchant)."""
-    return f"{merchant_id}/{subject}"

@@ -12,7 +12,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from flint_chassis.auth import Principal
-from flint_chassis.http import After, DEFAULT_LIMIT, IdempotencyKey, Limit, StartingAfter, caller_of, json_response
+from flint_chassis.http import After, DEFAULT_LIMIT, IdempotencyKey, Limit, StartingAfter, json_response
 from flint_chassis.http.lists import invalid_cursor, page_json
 from flint_chassis.problems import NOT_FOUND, Problem, problem_type
 from flint_contracts.ids import id_pattern
@@ -97,7 +97,7 @@ async def create_webhook_endpoint(body: EndpointCreate, request: Request, ctx: C
             raise Problem(WEBHOOK_ENDPOINT_LIMIT, str(error)) from None
         return json_response(EndpointWithSecret.with_secret(view, secret), 201)
 
-    return await edge.idempotency.run(request, caller=caller_of(principal.merchant_id, principal.subject),
+    return await edge.idempotency.run(request, caller=principal.caller,
                                       key=idempotency_key, action=action, sealed=True)
 
 
@@ -146,7 +146,7 @@ async def enable_webhook_endpoint(endpoint_id: EndpointId, request: Request, ctx
         await repository.wake_sender(conn)  # its queue may go at once
         return json_response(EndpointOut.of(view))
 
-    return await edge.idempotency.run(request, caller=caller_of(principal.merchant_id, principal.subject),
+    return await edge.idempotency.run(request, caller=principal.caller,
                                       key=idempotency_key, action=action)
 
 
@@ -167,7 +167,7 @@ async def rotate_webhook_secret(endpoint_id: EndpointId, request: Request, ctx: 
             raise _not_found(f"webhook endpoint {endpoint_id}") from None
         return json_response(EndpointWithSecret.with_secret(view, secret))
 
-    return await edge.idempotency.run(request, caller=caller_of(principal.merchant_id, principal.subject),
+    return await edge.idempotency.run(request, caller=principal.caller,
                                       key=idempotency_key, action=action, sealed=True)
 
 
@@ -203,7 +203,7 @@ async def retry_delivery(delivery_id: DeliveryId, request: Request, ctx: Context
         await repository.wake_sender(conn)
         return json_response(DeliveryOut.of(delivery))
 
-    return await edge.idempotency.run(request, caller=caller_of(principal.merchant_id, principal.subject),
+    return await edge.idempotency.run(request, caller=principal.caller,
                                       key=idempotency_key, action=action)
 
 

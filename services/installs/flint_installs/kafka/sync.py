@@ -14,7 +14,6 @@ advisory lock: a grant and a revoke racing each other cannot land in the wrong o
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from flint_chassis.kafka_access import KafkaAccess, KafkaAccessError
+from flint_chassis.loops import Loop
 from flint_installs.kafka import repository
 
 log = logging.getLogger("flint.installs.kafka_access")
@@ -34,7 +34,6 @@ class AppAccessSync:
         self._pool = pool
         self._access = access
         self._interval = interval
-        self._task: asyncio.Task[None] | None = None
 
     async def apply(self, app_id: str) -> bool:
         """Give the broker the app's pending change, if any; True when the broker is up to date."""
@@ -69,21 +68,6 @@ class AppAccessSync:
             apps = await repository.pending(conn)
         return sum([await self.apply(app_id) for app_id in apps])
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="kafka-access-sync")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.apply_pending()
-            except _DATABASE_ERRORS as error:
-                log.warning("cannot look at pending kafka access changes: %s", error)
-            except Exception:
-                log.exception("applying kafka access changes failed")
-            await asyncio.sleep(self._interval)
+    def loop(self) -> Loop:
+        """The worker's loop: every ``interval`` seconds, apply what is pending."""
+        return Loop("kafka-access-sync", self.apply_pending, self._interval, expected=_DATABASE_ERRORS)
