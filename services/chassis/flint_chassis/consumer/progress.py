@@ -29,6 +29,22 @@ class PartitionProgress:
         self.in_hand.pop(tp, None)
         self.next_offset[tp] = (offset + 1, self.clock())
 
+    async def lag(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
+        """Messages on the broker past what was taken care of, per assigned partition whose
+        end the consumer has seen (a message in hand counts as waiting)."""
+        lags = {}
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if tp in self.in_hand:
+                done: int | None = self.in_hand[tp][0]
+            elif tp in self.next_offset:
+                done = self.next_offset[tp][0]
+            else:
+                done = await consumer.committed(tp)
+            if highwater is not None and done is not None:
+                lags[tp] = max(highwater - done, 0)
+        return lags
+
     async def stalls(self, consumer: AIOKafkaConsumer | None, stall_seconds: float) -> list[str]:
         """A sentence for each stalled partition (none when all move or have nothing to do)."""
         now = self.clock()

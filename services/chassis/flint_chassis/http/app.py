@@ -14,7 +14,9 @@ What every route of every service then gets without writing it:
 - signed list cursors (``lists.Cursors``) and ``Idempotency-Key`` (``idempotency``) under
   the service's secret;
 - ``/healthz`` and ``/readyz``; the OpenAPI document with operation ids, one Problem schema
-  and documented errors (``openapi``); ``/docs`` served from a package, offline.
+  and documented errors (``openapi``); ``/docs`` served from a package, offline;
+- ``/metrics`` for Prometheus, one access log line per request and both recorded per route
+  template (``observe``); a server span per request when tracing is on (``flint_chassis.tracing``).
 
 A service passes its routers, its lifespan and how to reach its database pool.
 """
@@ -30,6 +32,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi_offline import FastAPIOffline
 from starlette.middleware import Middleware
 
+from flint_chassis import tracing
 from flint_chassis.config import ServiceSettings
 from flint_chassis.health import Check, health_router
 from flint_chassis.http import openapi
@@ -39,8 +42,11 @@ from flint_chassis.http.correlation import CorrelationMiddleware
 from flint_chassis.http.errors import install_problem_handlers
 from flint_chassis.http.idempotency import Idempotency
 from flint_chassis.http.lists import Cursors
+from flint_chassis.http.metrics_route import metrics_router
+from flint_chassis.http.observe import RequestObserver
 from flint_chassis.http.parameters import check_parameters
 from flint_chassis.http.ratelimit import READ, WRITE, Rate, RateLimitHeaders, TokenBuckets
+from flint_chassis.runtime_metrics import RuntimeMetrics
 from flint_chassis.service_secret import ServiceSecret, require_secret
 
 Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[Any]]
@@ -89,11 +95,14 @@ def service_app(
     inner_middleware: Sequence[Middleware] = (),
     exception_handlers: dict[type[Exception], Callable[..., Any]] | None = None,
     openapi_tags: list[dict[str, Any]] | None = None,
+    metrics: RuntimeMetrics | None = None,
 ) -> FastAPI:
     """The service's app. ``lifespan`` starts and stops the service; ``pool`` returns its
     write pool once started (for idempotency keys); ``inner_middleware`` runs innermost, after
-    the chassis' checks (e.g. a fast path that bypasses routing)."""
+    the chassis' checks (e.g. a fast path that bypasses routing). ``/metrics`` reports the
+    runtime's state from ``metrics``, by default the one ``runtime.health_checks()`` carries."""
     http = ServiceHttp(settings, pool)
+    metrics = metrics or getattr(health_checks, "metrics", None)
 
     @contextlib.asynccontextmanager
     async def chassis_lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -110,8 +119,12 @@ def service_app(
         generate_unique_id_function=openapi.operation_id,
         dependencies=[Depends(check_parameters)],
         openapi_tags=openapi_tags,
+        # FastAPI's own telemetry stays off: the chassis traces with the OpenTelemetry
+        # instrumentation (one server span per request) and counts in Prometheus.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         middleware=[
             Middleware(CorrelationMiddleware),
+            Middleware(RequestObserver, access_log=settings.access_log),
             Middleware(ErrorBoundary, retry_after=settings.retry_after_seconds),
             Middleware(RateLimitHeaders),
             Middleware(BodyGuard, max_bytes=settings.max_body_bytes),
@@ -125,7 +138,11 @@ def service_app(
         READ: Rate(settings.rate_limit_read_per_second, settings.rate_limit_read_burst),
         WRITE: Rate(settings.rate_limit_write_per_second, settings.rate_limit_write_burst),
     })
-    app.include_router(health_router(health_checks))
+    operations = [health_router(health_checks, service=settings.service_name, version=settings.version),
+                  metrics_router(metrics)]
+    app.state.operations_routers = operations  # what a worker serves (flint_chassis.serve.served_app)
+    for router in operations:
+        app.include_router(router)
     for router in routers:
         app.include_router(router)
 
@@ -135,4 +152,5 @@ def service_app(
         return app.openapi_schema
 
     app.openapi = cached_openapi  # type: ignore[method-assign]
+    tracing.instrument_app(app)
     return app
