@@ -47,7 +47,8 @@ class Handling:
         if envelope is None:
             return
         self.event_id, self.event_type = envelope.id, envelope.type
-        self._tokens = bind_contextvars(event_id=envelope.id, event_type=envelope.type)
+        self._tokens = bind_contextvars(event_id=envelope.id, event_type=envelope.type,
+                                        correlation_id=envelope.correlation_id or envelope.id)
         if self.span is not None:
             self.span.set_attribute("messaging.message.id", envelope.id)
             self.span.set_attribute("flint.event.type", envelope.type)

@@ -1,0 +1,53 @@
+"""One launched stack (deploy/stack.py: installs and orders as processes, PostgreSQL of its
+own, the test broker) for the operations tests of this folder, and a merchant on it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from flint_orders.app import create_runtime
+from flint_orders.config import OrdersSettings
+from tests.ops.launched import LaunchedStack
+from tests.orders.service import start_groups_at_end
+
+
+@pytest.fixture(scope="module")
+def launched(stack: dict[str, str]) -> Iterator[LaunchedStack]:
+    """Started once per module; the consumer groups of its orders start at the broker's end,
+    so it never reads earlier tests' messages."""
+    running = LaunchedStack(stack)
+    try:
+        groups = create_runtime(OrdersSettings(consumer_group_prefix=running.group_prefix)).consumer_groups()
+        asyncio.run(start_groups_at_end(stack["KAFKA_BOOTSTRAP_SERVERS"], groups))
+        running.up()
+        yield running
+    finally:
+        running.down()
+
+
+@dataclass
+class Merchant:
+    id: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest_asyncio.fixture
+async def merchant(launched: LaunchedStack) -> AsyncIterator[Merchant]:
+    """A merchant created with the admin key, holding a client-credentials token for orders."""
+    admin = {"Authorization": f"Bearer {launched.stack_env['FLINT_ADMIN_KEY']}"}
+    async with httpx.AsyncClient(base_url=launched.url("installs"), timeout=10) as http:
+        created = (await http.post("/v1/merchants", json={"name": "Ops"}, headers=admin)).json()
+        token = (await http.post("/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": created["id"], "client_secret": created["secret_key"],
+            "scope": "orders:read orders:write"})).json()["access_token"]
+    yield Merchant(created["id"], token)
