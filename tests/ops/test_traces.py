@@ -24,6 +24,7 @@ from flint_chassis.consumer import Event, Subscription
 from flint_chassis.logs import JsonFormatter
 from flint_chassis.runtime import ServiceRuntime
 from flint_contracts.event_types import ORDER_CREATED
+from flint_contracts.ids import new_id
 from flint_contracts.topics import ORDERS_EVENTS
 from tests.orders.service import order_body, start_groups_at_end
 from tests.support.polling import eventually
@@ -118,3 +119,20 @@ async def test_one_trace_runs_from_the_http_request_to_another_services_consumer
 def _trace(spans: list[dict], trace_id: str, must_have: set[str]) -> list[dict] | None:
     found = [s for s in spans if s["context"]["trace_id"] == f"0x{trace_id}"]
     return found if must_have <= {s["kind"] for s in found} else None
+
+
+async def test_with_tracing_off_the_callers_trace_still_rides_the_outbox_into_kafka(server_url, kafka_bootstrap):
+    from tests.orders.service import running_orders_service
+
+    assert not tracing.enabled()
+    trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
+    traceparent = f"00-{trace_id}-{caller_span}-01"
+    async with running_orders_service(server_url, kafka_bootstrap) as orders:
+        merchant = new_id("mer")
+        order = await orders.create_order(merchant, headers={"traceparent": traceparent})
+        [event] = await orders.order_events(order["id"], 1)
+        # the row kept the caller's traceparent, and the relay sent it with the event
+        stored = await orders.pool.fetchval("SELECT traceparent FROM flint_outbox WHERE event_id = $1", event["id"])
+        assert stored == traceparent
+        [headers] = orders.tap.headers(ORDERS_EVENTS, event["id"])
+        assert headers["traceparent"] == traceparent
