@@ -109,7 +109,9 @@ def log_fields(logger: logging.Logger, level: int, message: str, **fields: Any) 
     on every request or message. Field values must be plain JSON values and never secrets
     (the message is still masked)."""
     if logger.isEnabledFor(level):
-        logger.log(level, message, extra={FIELDS: fields})
+        # makeRecord + handle: what logger.log does, less finding the caller's frame (a third
+        # of the cost); these lines say where they come from in their logger name.
+        logger.handle(logger.makeRecord(logger.name, level, "", 0, message, None, None, extra={FIELDS: fields}))
 
 
 class _FlintFormatter(structlog.stdlib.ProcessorFormatter):
