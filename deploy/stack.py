@@ -4,7 +4,7 @@ server) without Docker, plus the Flint services, with all state under ``.flint/`
     python deploy/stack.py up [--infra-only]   start what is not running, write .flint/stack.env
                                                (infra: Kafka, PostgreSQL and a mail sink)
     python deploy/stack.py down                stop everything this launcher started
-    python deploy/stack.py status              what runs, on which ports
+    python deploy/stack.py status              every component checked: health, versions, lag, outbox, dead letters
     python deploy/stack.py logs [NAME]         tail the logs
     python deploy/stack.py reset               down, then delete all local data
 
