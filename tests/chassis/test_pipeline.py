@@ -76,10 +76,12 @@ async def test_an_event_written_to_the_outbox_changes_the_consumers_database(led
     try:
         # when two deposits commit in the outbox
         account = ledger.account()
-        await write_events(ledger_pool, topic, [ledger.deposit(account, 1250), ledger.deposit(account, 250)])
-        # then the consumer applied both, once each
-        assert await eventually(lambda: _equals(ledger.balance(ledger_pool, account), (1500, 2)),
-                                message="both deposits") is True
+        deposits = [ledger.deposit(account, 1250), ledger.deposit(account, 250)]
+        await write_events(ledger_pool, topic, deposits)
+        # then the consumer applied both, once each, in commit order
+        applied = await eventually(lambda: _applied_all(ledger_pool, account, deposits), message="both deposits")
+        assert applied == [d.id for d in deposits]
+        assert await ledger.balance(ledger_pool, account) == (1500, 2)
         assert await unpublished(ledger_pool) == 0
     finally:
         await running.stop()
@@ -90,18 +92,20 @@ async def test_the_same_event_delivered_twice_has_one_effect(ledger_pool, kafka_
     # given one event published twice to Kafka (as a relay crash would)
     [topic] = await new_topics("deposits")
     account = ledger.account()
-    event = ledger.deposit(account, 700)
+    event, marker = ledger.deposit(account, 700), ledger.deposit(account, 1)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
     for _ in range(2):
         await producer.send_and_wait(topic, event.to_bytes(), key=account.encode())
-    await producer.send_and_wait(topic, ledger.deposit(account, 1).to_bytes(), key=account.encode())
+    await producer.send_and_wait(topic, marker.to_bytes(), key=account.encode())  # read after both copies
     await producer.stop()
     # when the consumer reads them all
     running = await start_consumer(kafka_bootstrap, ledger_pool, topic)
     try:
-        # then the deposit counted once
-        await eventually(lambda: _equals(ledger.balance(ledger_pool, account), (701, 2)), message="701 in 2 entries")
+        # then, once the marker behind both copies is applied, the deposit counted once
+        applied = await eventually(lambda: _applied_all(ledger_pool, account, [marker]), message="the marker")
+        assert applied == [event.id, marker.id]
+        assert await ledger.balance(ledger_pool, account) == (701, 2)
         inbox = await ledger_pool.fetchval("SELECT count(*) FROM flint_inbox WHERE message_id = $1", event.id)
         assert inbox == 1
     finally:
@@ -140,7 +144,9 @@ async def test_a_relay_killed_between_publish_and_mark_loses_and_duplicates_noth
         await eventually(lambda: _equals(unpublished(ledger_pool), 0), message="rows republished")
         records = await read_all(kafka_bootstrap, topic, expected=10, copies=True)
         assert sorted(json.loads(r.value)["id"] for r in records) == sorted([e.id for e in events] * 2)
-        await eventually(lambda: _equals(ledger.balance(ledger_pool, account), (1500, 5)), message="1500 in 5 entries")
+        applied = await eventually(lambda: _applied_all(ledger_pool, account, events), message="all five applied")
+        assert sorted(applied) == sorted(e.id for e in events)  # each once, though Kafka holds two copies
+        assert await ledger.balance(ledger_pool, account) == (1500, 5)
     finally:
         await running.stop()
         await relay.stop()
@@ -158,8 +164,8 @@ async def test_a_poison_message_is_dead_lettered_with_its_reason_and_the_rest_ar
     exploding, refused = ledger.deposit(broken, 5), ledger.deposit(blocked, 7)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
-    for value in (ledger.deposit(account, 10).to_bytes(), b"{not json", exploding.to_bytes(),
-                  refused.to_bytes(), ledger.deposit(account, 20).to_bytes()):
+    first, last = ledger.deposit(account, 10), ledger.deposit(account, 20)
+    for value in (first.to_bytes(), b"{not json", exploding.to_bytes(), refused.to_bytes(), last.to_bytes()):
         await producer.send_and_wait(topic, value, key=account.encode(), headers=[("trace", b"t-1")])
     await producer.stop()
     relay = OutboxRelay(ledger_pool, kafka_bootstrap, poll_interval=0.2)
@@ -168,7 +174,9 @@ async def test_a_poison_message_is_dead_lettered_with_its_reason_and_the_rest_ar
     running = await start_consumer(kafka_bootstrap, ledger_pool, topic)
     try:
         # then the good deposits are applied, after the poison ones
-        await eventually(lambda: _equals(ledger.balance(ledger_pool, account), (30, 2)), message="30 in 2 entries")
+        applied = await eventually(lambda: _applied_all(ledger_pool, account, [last]), message="the last deposit")
+        assert applied == [first.id, last.id]
+        assert await ledger.balance(ledger_pool, account) == (30, 2)
         # and the three others are in the dead-letter topic with their reasons and original headers
         dead = await read_all(kafka_bootstrap, dead_letter_topic(topic, "ledger"), expected=3)
     finally:
@@ -216,6 +224,12 @@ async def test_two_relays_side_by_side_keep_each_aggregates_order(ledger_pool, k
     out_of_order = [account for account in expected if seen[account] != expected[account]]
     assert not out_of_order, f"not in commit order: {out_of_order}"
     assert all(relay.published > 0 for relay in relays), "both relays should have taken part"
+
+
+async def _applied_all(pool: asyncpg.Pool, account: str, events: list) -> list[str] | None:
+    """The event ids applied to ``account`` once every one of ``events`` is among them."""
+    applied = await ledger.applied(pool, account)
+    return applied if {e.id for e in events} <= set(applied) else None
 
 
 async def _equals(value, expected) -> bool:

@@ -3,6 +3,8 @@ specification and loaded by Docker Compose's own loader (composecheck, no Docker
 
 from __future__ import annotations
 
+import copy
+import importlib
 import json
 import os
 import re
@@ -95,14 +97,39 @@ def test_postgres_creates_one_database_per_service_like_the_local_stack(compose)
     assert any("postgres-init.sql:/docker-entrypoint-initdb.d/" in v for v in mounted)
 
 
-def test_every_setting_the_compose_file_passes_is_one_the_services_read(compose):
-    known = {field.alias or name.upper() for name, field in ServiceSettings.model_fields.items()}
-    anchors = compose.get("x-flint-env", {})
-    assert set(anchors) <= known
-    for name, service in flint_services(compose).items():  # not third-party images (Kafka, Grafana...)
-        env = service.get("environment", {})
-        unknown = {k for k in env if not k.startswith("FLINT_") and k not in known}
-        assert not unknown, f"{name} passes settings no code reads: {unknown}"
+def settings_of(service: str) -> type[ServiceSettings]:
+    """The settings class of a Flint service (``flint_<service>.config``)."""
+    module = importlib.import_module(f"flint_{service}.config")
+    found = [value for value in vars(module).values() if isinstance(value, type)
+             and issubclass(value, ServiceSettings) and value.service_name == service]
+    assert len(found) == 1, f"flint_{service}.config should define one settings class, found {found}"
+    return found[0]
+
+
+def flint_services(compose: dict) -> dict[str, dict]:
+    """Compose services built from the Flint image, by the Flint service they run."""
+    return {service["build"]["args"]["SERVICE"]: service for service in compose["services"].values()
+            if "build" in service and "SERVICE" in service["build"].get("args", {})}
+
+
+def test_every_setting_the_compose_file_passes_is_one_the_service_reads(compose):
+    services = flint_services(compose)
+    assert {"installs", "orders"} <= set(services)
+    for name, service in services.items():
+        reads = settings_of(name).environment_names()
+        passed = set(service.get("environment", {}))
+        misspelt = sorted(key for key in passed if key not in reads)
+        assert not misspelt, f"compose passes {name} settings it never reads (misspelt?): {misspelt}"
+
+
+def test_the_check_catches_a_misspelt_setting(compose):
+    # given the file with one setting misspelt, as a typo in a review would slip by
+    broken = copy.deepcopy(compose)
+    orders = next(s for s in broken["services"].values() if s.get("build", {}).get("args", {}).get("SERVICE") == "orders")
+    orders["environment"]["FLINT_ORDRES_PORT"] = orders["environment"].pop("FLINT_ORDERS_PORT")
+    # then the check refuses it, naming the setting
+    with pytest.raises(AssertionError, match="FLINT_ORDRES_PORT"):
+        test_every_setting_the_compose_file_passes_is_one_the_service_reads(broken)
 
 
 def test_docker_composes_own_loader_accepts_the_file(normalized):
@@ -146,12 +173,6 @@ def normalized_observability() -> dict:
                             capture_output=True, text=True, timeout=600, env={**os.environ, **required})
     assert result.returncode == 0, result.stdout + result.stderr
     return yaml.safe_load(result.stdout)
-
-
-def flint_services(compose: dict) -> dict[str, dict]:
-    """The services built from Flint's Dockerfile, by name."""
-    return {name: s for name, s in compose["services"].items()
-            if isinstance(s.get("build"), dict) and s["build"].get("dockerfile") == "deploy/docker/Dockerfile"}
 
 
 def test_kafka_writes_its_logs_to_its_volume(normalized):

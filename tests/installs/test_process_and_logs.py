@@ -111,8 +111,9 @@ def test_a_wrong_database_url_is_one_line_and_exit_1():
 
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("flint:")]
+    # one line naming the server tried, its password masked, and why it failed
     assert errors == [f"flint: cannot connect to PostgreSQL at postgresql://flint:***@127.0.0.1:{port}/postgres: "
-                      + errors[0].split(": ", 2)[2]] if errors else False, result.stderr
+                      "[Errno 111] Connection refused"], result.stderr
     assert "Traceback" not in result.stderr
 
 

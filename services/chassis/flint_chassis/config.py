@@ -8,7 +8,7 @@ from importlib import metadata
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flint_chassis.service_secret import secret_env_name
@@ -18,6 +18,9 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
 
     service_name: ClassVar[str] = "service"
+    companions: ClassVar[tuple[type[BaseSettings], ...]] = ()
+    """Other settings classes the service's processes read from the environment (e.g. the
+    sandbox payment processor's), so ``environment_names`` covers everything they read."""
 
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:19092", alias="KAFKA_BOOTSTRAP_SERVERS",
@@ -123,6 +126,15 @@ class ServiceSettings(BaseSettings):
                 values = {**values, "secret": found}
         return values
 
+    @classmethod
+    def environment_names(cls) -> set[str]:
+        """Every environment variable the service reads: its settings, its secret and its
+        companions' settings (deploy files are checked against this: a misspelt one is an error)."""
+        names = {secret_env_name(cls.service_name)} | settings_environment_names(cls)
+        for companion in cls.companions:
+            names |= settings_environment_names(companion)
+        return names
+
     @property
     def serves_http(self) -> bool:
         """True unless the process runs as ``--role worker`` (services declare ``role``)."""
@@ -166,6 +178,22 @@ def service_version(service: str) -> str:
         return metadata.version(f"flint-{service}")
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def settings_environment_names(settings: type[BaseSettings]) -> set[str]:
+    """The variables a pydantic-settings class reads: each field's alias, else the class's
+    prefix and the field's name (upper case, as they are written in deploy files)."""
+    prefix = settings.model_config.get("env_prefix", "")
+    names: set[str] = set()
+    for name, field in settings.model_fields.items():
+        alias = field.validation_alias or field.alias
+        if isinstance(alias, str):
+            names.add(alias.upper())
+        elif isinstance(alias, AliasChoices):
+            names |= {choice.upper() for choice in alias.choices if isinstance(choice, str)}
+        else:
+            names.add(f"{prefix}{name}".upper())
+    return names
 
 
 def with_database(url: str, database: str) -> str:
