@@ -39,7 +39,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing Python packages into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
   packages=()
-  for p in contracts services/chassis services/payments services/installs services/orders services/refunds services/invoicing sdk; do
+  for p in contracts services/chassis services/payments services/installs services/orders services/refunds services/invoicing sdk sdk/cli; do
     [ -f "$p/pyproject.toml" ] && packages+=(-e "$p")
   done
   .venv/bin/python -m pip install -q -c requirements/constraints.txt -r requirements/dev.txt "${packages[@]}"

@@ -34,7 +34,6 @@ from flint_sdk.errors import (
 from flint_sdk.events import Event, read_event
 from flint_sdk.models import Install, Invoice, Order, Page, Refund, RefundContext, RefundQuote, TimelineEntry
 from flint_sdk.pkce import AsyncInstallFlow, InstallDenied, InstallError, InstallFlow, PendingInstall, StateMismatch
-from flint_sdk.plugin import Plugin
 from flint_sdk.retries import RetryPolicy
 from flint_sdk.webhooks import (
     DELIVERY_ID_HEADER,
@@ -45,6 +44,17 @@ from flint_sdk.webhooks import (
     sign,
     verify,
 )
+
+
+def __getattr__(name: str) -> object:
+    """``Plugin`` is imported on first use: it brings FastStream and aiokafka (most of the
+    SDK's import time), which a program using only the HTTP client never needs."""
+    if name == "Plugin":
+        from flint_sdk.plugin import Plugin
+
+        return Plugin
+    raise AttributeError(f"module 'flint_sdk' has no attribute {name!r}")
+
 
 __all__ = [
     "DELIVERY_ID_HEADER", "EVENT_ID_HEADER", "EVENT_TYPE_HEADER", "SIGNATURE_HEADER",

@@ -126,7 +126,13 @@ class Plugin:
         self._stopping.clear()
         self._done.clear()
         self._dispatcher.failure = None
-        await self._broker.start()
+        try:
+            await self._broker.start()
+        except BaseException:
+            # A broker that failed to connect (refused login, no listener) still holds the
+            # consumer it made: close it, or it lingers unclosed until the process ends.
+            await self._broker.stop()
+            raise
         self._started = True
 
     async def wait(self) -> None:

@@ -61,9 +61,9 @@ class FlintServices:
 class ServedFlint:
     """Installs and orders on real sockets in a background thread; a context manager."""
 
-    def __init__(self, server_url: str, kafka_bootstrap: str) -> None:
+    def __init__(self, server_url: str, kafka_bootstrap: str, ports: range = PORTS) -> None:
         self._server_url, self._kafka = server_url, kafka_bootstrap
-        self._sockets = [bound_socket(), bound_socket()]
+        self._sockets = [bound_socket(ports), bound_socket(ports)]
         self.services = FlintServices(url_of(self._sockets[0]), url_of(self._sockets[1]))
         run = secrets.token_hex(5)
         self._databases = [f"test_sdk_installs_{run}", f"test_sdk_orders_{run}"]
