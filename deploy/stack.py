@@ -83,6 +83,7 @@ class Service:
 SERVICES: list[Service] = [
     Service("installs", "flint_installs", 8101),
     Service("orders", "flint_orders", 8102),
+    Service("refunds", "flint_refunds", 8103),
 ]
 
 

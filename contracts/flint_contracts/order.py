@@ -18,6 +18,7 @@ from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, StrictBoo
 from flint_contracts.events.actor import Actor
 from flint_contracts.events.base import ContractModel
 from flint_contracts.events.commands import Customer, Discount
+from flint_contracts.events.refunds import RefundPayment, check_parts
 from flint_contracts.fields import (
     AppId,
     InvoiceId,
@@ -166,6 +167,18 @@ class Refund(ContractModel):
                                                 examples=["sbx_re_0001"])
     failure_reason: SafeStr | None = Field(default=None, description="Why it failed.",
                                            examples=["charge_already_refunded"])
+    payments: list[RefundPayment] = Field(
+        default_factory=list, description="The refund split across the order's payments, each part with its "
+                                          "outcome (empty for refunds recorded before parts existed).")
+    amount_requested: PositiveMoney | None = Field(
+        default=None, description="Set when the refund returned less than asked (a part failed after another "
+                                  "moved money): `amount` is what moved.")
+
+    @model_validator(mode="after")
+    def _parts_agree(self) -> Self:
+        if self.payments:
+            check_parts(self.status, self.amount, self.payments)
+        return self
 
 
 class Invoice(ContractModel):
@@ -206,6 +219,9 @@ EXAMPLE_REFUND: dict[str, Any] = {
     "lines": [{"line_item_id": example_id("lin"), "quantity": 1, "amount": _eur(1785)}], "shipping": _eur(0),
     "payment_id": example_id("pay"), "reason": "defective", "note": "Arrived broken.", "actor": _MERCHANT,
     "created_at": _TIME, "updated_at": _TIME, "processor_reference": "sbx_re_0001", "failure_reason": None,
+    "payments": [{"payment_id": example_id("pay"), "amount": _eur(1785), "status": "succeeded",
+                  "processor_reference": "sbx_re_0001", "failure_reason": None}],
+    "amount_requested": None,
 }
 EXAMPLE_INVOICE: dict[str, Any] = {"id": example_id("inv"), "status": "open", "amount_due": _eur(3760),
                                    "overdue": False, "hosted_url": None, "sent": True, "reminders_sent": 0}
@@ -306,6 +322,7 @@ class OrderRecord(ContractModel):
         for i, refund in enumerate(self.refunds):
             found += [(f"refunds.{i}.amount", refund.amount), (f"refunds.{i}.shipping", refund.shipping)]
             found += [(f"refunds.{i}.lines.{j}.amount", line.amount) for j, line in enumerate(refund.lines)]
+            found += [(f"refunds.{i}.payments.{j}.amount", part.amount) for j, part in enumerate(refund.payments)]
         found += [(f"invoices.{i}.amount_due", invoice.amount_due) for i, invoice in enumerate(self.invoices)]
         return found
 

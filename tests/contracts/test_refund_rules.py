@@ -259,3 +259,10 @@ def test_a_refund_naming_a_line_or_payment_the_order_lacks_is_refused():
     for stray, reason in ((stray_line, "not on the order"), (stray_payment, "not captured")):
         with pytest.raises(ValidationError, match=reason):
             OrderMoney.model_validate({**order.model_dump(), "refunds": [stray]})
+
+
+def test_a_plain_amount_at_the_bound_is_refused_not_an_error():
+    order = paid_order(line(1, 1000), shipping=500)
+    quote = refund(order, shipping="remaining", amount=eur(2**53 - 1))
+    assert codes(quote) == ["exceeds_refundable"]
+    assert quote.total == eur(2**53 - 1)

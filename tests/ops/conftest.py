@@ -4,6 +4,7 @@ own, the test broker) for the operations tests of this folder, and a merchant on
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -11,8 +12,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from flint_orders.app import create_runtime
-from flint_orders.config import OrdersSettings
+from flint_chassis.config import ServiceSettings
 from tests.ops.launched import LaunchedStack
 from tests.orders.service import start_groups_at_end
 
@@ -23,12 +23,31 @@ def launched(stack: dict[str, str]) -> Iterator[LaunchedStack]:
     so it never reads earlier tests' messages."""
     running = LaunchedStack(stack)
     try:
-        groups = create_runtime(OrdersSettings(consumer_group_prefix=running.group_prefix)).consumer_groups()
-        asyncio.run(start_groups_at_end(stack["KAFKA_BOOTSTRAP_SERVERS"], groups))
+        asyncio.run(start_groups_at_end(stack["KAFKA_BOOTSTRAP_SERVERS"], consumer_groups(running)))
         running.up()
         yield running
     finally:
         running.down()
+
+
+def consumer_groups(running: LaunchedStack) -> dict[str, tuple[str, ...]]:
+    """Every launched service's consumer groups and topics (those whose app module builds a
+    runtime with ``create_runtime(settings)``), under the stack's prefix."""
+    groups: dict[str, tuple[str, ...]] = {}
+    for name in running.names:
+        app = importlib.import_module(f"flint_{name}.app")
+        if not hasattr(app, "create_runtime"):
+            continue
+        settings = settings_of(name)(consumer_group_prefix=running.group_prefix)
+        groups |= app.create_runtime(settings).consumer_groups()
+    return groups
+
+
+def settings_of(service: str) -> type[ServiceSettings]:
+    module = importlib.import_module(f"flint_{service}.config")
+    [found] = [value for value in vars(module).values() if isinstance(value, type)
+               and issubclass(value, ServiceSettings) and value.service_name == service]
+    return found
 
 
 @dataclass

@@ -5,6 +5,7 @@ messages). Stopping it stops only what it started."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -22,6 +23,15 @@ STACK = ROOT / "deploy" / "stack.py"
 # Ports of this workstream's tests (never the shared stack's): HTTP and PostgreSQL.
 HTTP_PORTS = range(19200, 19300)
 PG_PORTS = range(57300, 57400)
+
+
+def launcher_services() -> list[str]:
+    """The services `make up` starts (deploy/stack.py's SERVICES), by name."""
+    spec = importlib.util.spec_from_file_location("flint_stack_launcher", STACK)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
+    spec.loader.exec_module(module)
+    return [service.name for service in module.SERVICES]
 
 
 def free_port(candidates: range, taken: set[int] = frozenset()) -> int:
@@ -43,9 +53,10 @@ class LaunchedStack:
     def __init__(self, kafka: dict[str, str], *, services: bool = True) -> None:
         self.state = Path(tempfile.mkdtemp(prefix="flint-ops-"))
         self.state.chmod(0o755)  # the postgres user runs the server and must reach its data
+        self.names = launcher_services()
         taken: set[int] = set()
         ports = {}
-        for name in ("FLINT_INSTALLS_PORT", "FLINT_ORDERS_PORT", "FLINT_SMTP_PORT"):
+        for name in (*(f"FLINT_{n.upper()}_PORT" for n in self.names), "FLINT_SMTP_PORT"):
             ports[name] = str(free_port(HTTP_PORTS, taken))
             taken.add(int(ports[name]))
         ports["FLINT_PG_PORT"] = str(free_port(PG_PORTS))
@@ -56,7 +67,9 @@ class LaunchedStack:
             "FLINT_STATE_DIR": str(self.state), **ports,
             "KAFKA_BOOTSTRAP_SERVERS": kafka["KAFKA_BOOTSTRAP_SERVERS"],
             "FLINT_KAFKA_PLUGIN_BOOTSTRAP": kafka.get("FLINT_KAFKA_PLUGIN_BOOTSTRAP", ""),
-            "FLINT_ORDERS_GROUP_PREFIX": self.group_prefix, "OUTBOX_POLL_INTERVAL": "0.2",
+            "OUTBOX_POLL_INTERVAL": "0.2",
+            # every service's consumer groups under a prefix of this stack's own
+            **{f"FLINT_{n.upper()}_GROUP_PREFIX": self.group_prefix for n in self.names},
         }
 
     def url(self, service: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from flint_chassis.config import service_version
 from flint_contracts.topics import ORDERS_COMMANDS
 from tests.ops.launched import LaunchedStack
 
@@ -30,9 +31,9 @@ def test_a_running_stack_is_healthy_with_versions_lag_and_backlog(launched):
     result = launched.status()
     assert result.returncode == 0, result.stdout + result.stderr
     found = rows(result.stdout)
-    for service in ("installs", "orders"):
+    for service in launched.names:  # every service `make up` starts
         assert found[service]["state"] == "healthy" and found[service]["where"] == launched.url(service)
-        assert found[service]["version"] == "0.1.0"
+        assert found[service]["version"] == service_version(service) != "unknown"
         assert {"lag", "outbox", "dead_letters"} <= set(found[service])
     assert found["postgres"]["state"] == "healthy" and found["postgres"]["version"].startswith("15")
     assert found["kafka"]["state"] == "healthy"

@@ -19,6 +19,7 @@ from flint_orders.domain import (
     Order,
     RefundDetails,
     RefundLine,
+    RefundPart,
     RefundRefused,
     TimelineEntry,
     TotalsMismatch,
@@ -369,7 +370,7 @@ def test_a_refund_beyond_what_was_captured_is_refused():
     # when / then
     with pytest.raises(RefundRefused) as refused:
         order.record_refund_created(refund(900), at=T0)
-    assert (refused.value.code, refused.value.field) == ("refund_exceeds_captured", "amount")
+    assert (refused.value.code, refused.value.field) == ("exceeds_refundable", "amount")
     assert order.amounts.refund_pending == eur(2000)
 
 
@@ -392,6 +393,60 @@ def test_a_refund_naming_an_unknown_payment_is_refused():
     assert refused.value.code == "unknown_payment"
 
 
+def paid_twice() -> tuple[Order, str, str]:
+    """The order paid 10.00, then 18.80."""
+    order, first, second = new_order(), new_id("pay"), new_id("pay")
+    order.record_payment_captured(first, eur(1000), at=T0)
+    order.record_payment_captured(second, eur(1880), at=T0 + timedelta(minutes=1))
+    return order, first, second
+
+
+def test_a_refund_that_moved_less_than_it_held_keeps_only_what_moved():
+    # given a pending refund of both mugs, 10.00 from the first payment and 13.80 from the second
+    order, first, second = paid_twice()
+    both = (RefundLine(line_item_id=order.line_items[0].id, quantity=2, amount=eur(2380)),)
+    refund_id = new_id("rfd")
+    parts = (RefundPart(first, eur(1000), "pending"), RefundPart(second, eur(1380), "pending"))
+    order.record_refund_created(refund(2380, lines=both, refund_id=refund_id, payments=parts), at=T0)
+
+    # when it succeeded for the first part only (the second part was refused by the processor)
+    settled = (RefundPart(first, eur(1000), "succeeded", processor_reference="sbx_re_1"),
+               RefundPart(second, eur(1380), "failed", failure_reason="unknown_charge"))
+    entry = order.record_refund_succeeded(refund(1000, refund_id=refund_id, payments=settled,
+                                                 amount_requested=eur(2380)), at=T0, processor_reference="sbx_re_1")
+
+    # then the order refunded what moved, holds nothing more, and the mugs are refundable again
+    assert entry.type == "order.partially_refunded"
+    assert (order.amounts.refunded, order.amounts.refund_pending) == (eur(1000), eur(0))
+    assert entry.data["refund"]["amount_requested"] == {"amount": 2380, "currency": "EUR"}
+    context = order.refund_context()
+    assert (context.lines[0].refundable_quantity, context.max_refundable) == (2, eur(1880))
+    assert [p.refundable for p in context.payments] == [eur(0), eur(1880)]
+
+
+def test_a_refund_cannot_succeed_for_more_than_it_held():
+    order, _ = paid_order()
+    refund_id = new_id("rfd")
+    order.record_refund_created(refund(1000, refund_id=refund_id), at=T0)
+    with pytest.raises(ConflictingEvent):
+        order.record_refund_succeeded(refund(1200, refund_id=refund_id), at=T0)
+    assert order.amounts.refund_pending == eur(1000)
+
+
+def test_a_refund_from_a_payment_the_order_has_not_seen_is_refused_until_it_has():
+    order, _ = paid_order()
+    stranger = new_id("pay")
+    with pytest.raises(RefundRefused) as refused:
+        order.record_refund_created(refund(100, payments=(RefundPart(stranger, eur(100), "pending"),)), at=T0)
+    assert refused.value.code == "unknown_payment"
+
+
+def test_parts_that_disagree_with_the_refund_are_invalid():
+    order, payment_id = paid_order()
+    with pytest.raises(InvalidInput):
+        order.record_refund_created(refund(100, payments=(RefundPart(payment_id, eur(90), "pending"),)), at=T0)
+
+
 # --- refund context -----------------------------------------------------------------------------
 
 
@@ -411,14 +466,15 @@ def test_refund_context_shows_what_is_left_per_line_shipping_and_payment():
     assert context.max_refundable == eur(1190)
     assert (context.lines[0].refundable_quantity, context.lines[0].refundable_amount) == (1, eur(1190))
     assert context.shipping_refundable == eur(0)
-    assert context.payments[0].refundable == eur(2380)
+    # every refund takes from a payment: the mug's (split oldest capture first) and the shipping's
+    assert context.payments[0].refundable == eur(1190)
     assert context.refusal_reasons == []
 
 
 @pytest.mark.parametrize(
     ("story", "code"),
     [
-        ("unpaid", "nothing_captured"),
+        ("unpaid", "not_paid"),
         ("canceled unpaid", "order_voided"),
         ("fully refunded", "fully_refunded"),
         ("all pending", "pending_refunds_hold_remainder"),

@@ -232,7 +232,7 @@ async def test_the_refund_context_says_what_can_still_be_refunded_and_why_not(or
     path = f"/v1/orders/{order['id']}/refund-context"
     unpaid = (await orders.call("GET", path, token)).json()
     assert unpaid["max_refundable"] == eur(0)
-    assert [r["code"] for r in unpaid["refusal_reasons"]] == ["nothing_captured"]
+    assert [r["code"] for r in unpaid["refusal_reasons"]] == ["not_paid"]
     # when it is paid in full
     payment = await orders.publish(PAYMENTS_EVENTS, payment_captured(order, 2880))
     await eventually(lambda: _version(orders, merchant, order["id"], 2), message="the payment")

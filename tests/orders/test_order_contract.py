@@ -30,6 +30,7 @@ from flint_orders.domain import (
     Order,
     RefundDetails,
     RefundLine,
+    RefundPart,
 )
 from flint_orders.handlers import Cause, order_event
 from flint_orders.schemas import RefundContext
@@ -115,11 +116,17 @@ def _refund(order: Order, draw: st.DrawFn, refund_id: str, payment_id: str, amou
     lines = draw(st.lists(st.builds(
         RefundLine, line_item_id=st.sampled_from(line_ids), quantity=st.integers(-1, 3),
         amount=st.integers(0, 5000).map(lambda a: Money(amount=a, currency=order.currency))), max_size=2))
+    parts = draw(st.lists(st.builds(
+        RefundPart, payment_id=st.sampled_from([payment_id, new_id("pay")]),
+        amount=st.sampled_from([amount.amount, amount.amount // 2, 0]).map(lambda a: Money(amount=a, currency=order.currency)),
+        status=st.sampled_from(["pending", "succeeded", "failed"]), processor_reference=st.none() | st.just("sbx_re_1"),
+        failure_reason=st.none() | texts), max_size=2))
     return RefundDetails(
         refund_id=refund_id, amount=amount, lines=tuple(lines),
         shipping=draw(st.none() | st.integers(0, 600).map(lambda a: Money(amount=a, currency=order.currency))),
         payment_id=draw(st.none() | st.just(payment_id)), reason=draw(st.sampled_from(sorted(REFUND_REASONS))),
-        note=draw(st.none() | texts), actor=draw(actors),
+        note=draw(st.none() | texts), actor=draw(actors), payments=tuple(parts),
+        amount_requested=draw(st.none() | st.just(Money(amount=amount.amount + 1, currency=order.currency))),
     )  # fmt: skip
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from flint_contracts import event_types as types
 from flint_contracts.envelope import EventEnvelope
-from flint_contracts.events import AddNote, CreateOrder, build_envelope
+from flint_contracts.events import AddNote, CreateOrder, RefundData, build_envelope
 from flint_contracts.ids import new_id
 from flint_contracts.topics import INVOICES_EVENTS, ORDERS_COMMANDS, PAYMENTS_EVENTS, REFUNDS_EVENTS
 from tests.orders.events import invoice, payment_captured, payment_failed, refund
@@ -108,7 +108,7 @@ async def test_a_refund_that_overtakes_its_payment_waits_for_it_instead_of_being
     assert [e["type"] for e in events] == ["order.created", "order.paid", "order.updated"]
     current = await orders.get_order(merchant, order["id"])
     assert current["amounts"]["refund_pending"] == {"amount": 1000, "currency": "EUR"}
-    assert orders.tap.headers("flint.refunds.events.v1.dlq.orders", events[2]["causation_id"]) == []
+    assert orders.dead_letters(REFUNDS_EVENTS, events[2]["causation_id"]) == []
 
 
 async def _parked(orders: OrdersService, order_id: str) -> bool:
@@ -229,3 +229,27 @@ async def test_a_payment_for_an_order_that_never_comes_is_dead_lettered_as_unkno
     assert dead["flint-dlq-code"] == "unknown_order"
     assert dead["flint-dlq-reason"] == f"unknown order {stray.subject} for this merchant"
     assert dead["flint-dlq-attempts"] == "4"  # the first try, then one per parking delay
+
+
+async def test_a_refund_for_an_order_that_never_comes_is_retried_then_dead_lettered(orders: OrdersService):
+    # given a refund event about an order this service does not know
+    stray = refund({"id": new_id("ord"), "merchant_id": new_id("mer")}, types.REFUND_CREATED, new_id("rfd"), 500)
+    # when it arrives, then it is parked and tried again, and dead-lettered only after the delays
+    await orders.publish(REFUNDS_EVENTS, stray)
+    dead = await orders.dead_letter(REFUNDS_EVENTS, stray.id)
+    assert (dead["flint-dlq-code"], dead["flint-dlq-attempts"]) == ("unknown_order", "4")
+
+
+async def test_a_refund_whose_payment_never_comes_is_dead_lettered_with_the_rules_code(orders: OrdersService):
+    # given a paid order, and a refund of it taken from a payment this service never sees
+    merchant = new_id("mer")
+    order = await orders.create_order(merchant)
+    data = refund(order, types.REFUND_CREATED, new_id("rfd"), 500).data
+    parted = RefundData.model_validate({**data, "payments": [
+        {"payment_id": new_id("pay"), "amount": {"amount": 500, "currency": "EUR"}, "status": "pending"}]})
+    stray = build_envelope(types.REFUND_CREATED, parted, source="flint.refunds", merchant_id=merchant)
+    # when it arrives, then it waits for the payment, and in the end is refused for it
+    await orders.publish(REFUNDS_EVENTS, stray)
+    dead = await orders.dead_letter(REFUNDS_EVENTS, stray.id)
+    assert dead["flint-dlq-code"] == "unknown_payment"
+    assert (await orders.get_order(merchant, order["id"]))["refunds"] == []

@@ -15,9 +15,10 @@ from tests.support.http_server import free_port
 
 
 class ThreadedServer:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, ports: range | None = None) -> None:
+        """``ports``: the range of the workstream whose test starts it (default the http one's)."""
         self.app = app
-        self.port = free_port()
+        self.port = free_port() if ports is None else free_port(ports)
         self.url = f"http://127.0.0.1:{self.port}"
         self._ready = threading.Event()
         self._error: BaseException | None = None

@@ -21,7 +21,8 @@ from flint_contracts.events.installs import InstallData
 from flint_contracts.events.invoices import InvoiceData
 from flint_contracts.events.orders import OrderEventData
 from flint_contracts.events.payments import PaymentCaptured, PaymentFailed
-from flint_contracts.events.refunds import RefundData, RefundLine
+from flint_contracts.events.refund_context import RefundContext
+from flint_contracts.events.refunds import RefundData, RefundLine, RefundPayment
 from flint_contracts.events.webhooks import WebhookEndpointDisabled
 from flint_contracts.literals import (
     ActorType,
@@ -112,8 +113,10 @@ __all__ = [
     "PaymentCaptured",
     "PaymentFailed",
     "PaymentMethod",
+    "RefundContext",
     "RefundData",
     "RefundLine",
+    "RefundPayment",
     "RefundReason",
     "RefundStatus",
     "WebhookEndpointDisabled",

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pydantic import Field
-
-from flint_contracts.events.base import ContractModel
+from flint_contracts.events.refund_context import Refusal  # the model, beside the events that carry it
 
 # The order as a whole
 NOT_PAID: Final = "not_paid"
@@ -49,21 +47,6 @@ CODES: Final = frozenset(
         SHIPPING_EXCEEDED, UNKNOWN_PAYMENT, PAYMENT_EXCEEDED,
     }
 )
-
-
-class Refusal(ContractModel):
-    """One reason a refund would be refused."""
-
-    code: str = Field(description="Stable, machine-readable reason.", examples=[EXCEEDS_REFUNDABLE])
-    message: str = Field(
-        description="The reason in words.",
-        examples=["30.00 EUR is more than the 20.00 EUR still refundable."],
-    )
-    field: str | None = Field(
-        default=None,
-        description="The part of the request it is about (`lines[0].quantity`, `shipping`), if one.",
-        examples=["lines[0].quantity"],
-    )
 
 
 def nothing_captured(canceled: bool) -> Refusal:

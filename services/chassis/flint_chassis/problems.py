@@ -76,6 +76,8 @@ VALIDATION_FAILED = problem_type(
 INVALID_CURSOR = problem_type(
     "invalid_cursor", 422, "Invalid cursor",
     "`starting_after` is not a `next_cursor` this list handed out (edited, or from another list or service).")
+CURRENCY_MISMATCH = problem_type(  # orders and refunds both answer it: one meaning, registered once
+    "currency_mismatch", 422, "Currency mismatch", "An amount is in another currency than the order's.")
 IDEMPOTENCY_KEY_REUSED = problem_type(
     "idempotency_key_reused", 422, "Idempotency-Key reused",
     "The `Idempotency-Key` was used before with another request (another body, path or method).")

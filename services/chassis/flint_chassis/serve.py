@@ -79,16 +79,22 @@ def served_app(app: FastAPI, role: str) -> FastAPI:
     ``/metrics``, behind the same middleware (correlation, metrics, access log)."""
     if role != "worker":
         return app
-    worker = FastAPI(title=f"{app.title} (worker)", routes=[r for r in app.routes if getattr(r, "path", None)
-                                                            in WORKER_PATHS],
-                     middleware=[m for m in app.user_middleware if m.cls in _WORKER_MIDDLEWARE],
-                     lifespan=app.router.lifespan_context,
-                     telemetry={"tracing": False, "metrics": False, "logs": False})
-    # FastAPI keeps included routers whole (no route has a path at the top), so the
-    # chassis hands over its probes' and scrape's routers (flint_chassis.http.service_app).
-    for router in getattr(app.state, "operations_routers", ()):
-        worker.include_router(router)
-    return worker
+    return FastAPI(title=f"{app.title} (worker)", routes=[r for r in _flat_routes(app.routes)
+                                                          if getattr(r, "path", None) in WORKER_PATHS],
+                   middleware=[m for m in app.user_middleware if m.cls in _WORKER_MIDDLEWARE],
+                   lifespan=app.router.lifespan_context,
+                   telemetry={"tracing": False, "metrics": False, "logs": False})
+
+
+def _flat_routes(routes: list[Any]) -> list[Any]:
+    """The routes of included routers too: FastAPI keeps an included router whole (an entry
+    with ``original_router``) instead of copying its routes into the app's list. The health
+    and metrics routers are included without a prefix, so their routes' paths are the served paths."""
+    flat = []
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        flat.extend(_flat_routes(included.routes) if included is not None else [route])
+    return flat
 
 
 def app_from_environment() -> FastAPI:

@@ -3,7 +3,7 @@ refusal of the order domain becomes one."""
 
 from __future__ import annotations
 
-from flint_chassis.problems import CONFLICT, VALIDATION_FAILED, Problem, ProblemType, problem_type
+from flint_chassis.problems import CONFLICT, CURRENCY_MISMATCH, VALIDATION_FAILED, Problem, ProblemType, problem_type
 from flint_orders.domain import CurrencyMismatch, DomainError, InvalidInput
 
 MERCHANT_ONLY = problem_type(
@@ -13,8 +13,6 @@ APP_ONLY = problem_type(
     "app_only", 403, "App only", "Only an app token writes metadata, and only its own namespace.")
 TOTALS_MISMATCH = problem_type(
     "totals_mismatch", 422, "Totals mismatch", "`total` differs from what the lines, tax and shipping less discounts add up to.")
-CURRENCY_MISMATCH = problem_type(
-    "currency_mismatch", 422, "Currency mismatch", "An amount is in another currency than the order's.")
 TOO_MANY_NOTES = problem_type(
     "too_many_notes", 422, "Too many notes", "An order holds at most 50 notes (every order event carries them all).")
 INVALID_TRANSITION = problem_type(

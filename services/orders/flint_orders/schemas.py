@@ -171,27 +171,31 @@ class LineRefundable(BaseModel):
     line_item_id: str
     sku: str | None
     title: str
-    quantity: int
-    refundable_quantity: int
-    total: Money
-    refundable_amount: Money
+    quantity: int = Field(description="Items sold.")
+    refundable_quantity: int = Field(description="Items neither refunded nor being refunded.")
+    total: Money = Field(description="`unit_price × quantity + tax`, before the discount.")
+    discount: Money = Field(description="The line's share of the order's discounts.")
+    refundable_amount: Money = Field(description="`total − discount` less what refunds took from the line.")
 
 
 class PaymentRefundable(BaseModel):
     payment_id: str
     method: str
     captured: Money
-    refunded_or_pending: Money
+    refunded_or_pending: Money = Field(description="What succeeded and pending refunds take from it.")
     refundable: Money
 
 
 class Refusal(BaseModel):
-    code: str = Field(examples=["nothing_captured"])
+    code: str = Field(examples=["not_paid"], description="`not_paid`, `order_voided`, `fully_refunded` or "
+                                                          "`pending_refunds_hold_remainder`.")
     message: str
 
 
 class RefundContext(BaseModel):
-    """``GET /v1/orders/{id}/refund-context`` (``Order.refund_context().to_dict()``)."""
+    """``GET /v1/orders/{id}/refund-context`` (``Order.refund_context().to_dict()``): the
+    figures of the contracts' refund rules (``flint_contracts.refund_rules``), which the refunds
+    service decides with, plus the order's titles, SKUs and payment methods."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -200,10 +204,12 @@ class RefundContext(BaseModel):
     captured: Money
     refunded: Money
     pending: Money
-    max_refundable: Money
+    max_refundable: Money = Field(description="`captured − refunded − pending`, never below zero.")
+    shipping: Money = Field(description="Shipping charged.")
     shipping_refundable: Money
     lines: list[LineRefundable]
-    payments: list[PaymentRefundable]
+    payments: list[PaymentRefundable] = Field(description="Captured payments, oldest first: refunds go back to "
+                                                          "the oldest first.")
     refusal_reasons: list[Refusal] = Field(description="Empty when a refund is possible.")
 
 __all__ = ["MAX_LIMIT", "AddNote", "CancelOrder", "CreateOrder", "OrderList", "RefundContext", "TimelinePage"]

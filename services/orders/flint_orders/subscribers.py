@@ -19,7 +19,7 @@ from flint_contracts.events import InvoiceData, PaymentCaptured, PaymentFailed, 
 from flint_contracts.ids import is_id
 from flint_contracts.topics import INVOICES_EVENTS, ORDERS_COMMANDS, PAYMENTS_EVENTS, REFUNDS_EVENTS
 from flint_orders import commands, handlers
-from flint_orders.domain import Actor, DomainError, RefundDetails, RefundLine, RefundRefused
+from flint_orders.domain import Actor, DomainError, RefundDetails, RefundLine, RefundPart, RefundRefused
 from flint_orders.handlers import Cause, OrderNotFound
 
 
@@ -95,6 +95,10 @@ async def refund_changed(conn: asyncpg.Connection, event: Event[RefundData]) -> 
         reason=refund.reason,
         note=refund.note,
         actor=Actor(type=refund.actor.type, id=refund.actor.id),
+        payments=tuple(RefundPart(payment_id=part.payment_id, amount=part.amount, status=part.status,
+                                  processor_reference=part.processor_reference, failure_reason=part.failure_reason)
+                       for part in refund.payments),
+        amount_requested=refund.amount_requested,
     )
     await handlers.record_refund(
         conn, event.merchant_id, refund.order_id, details, status,

@@ -138,11 +138,8 @@ def service_app(
         READ: Rate(settings.rate_limit_read_per_second, settings.rate_limit_read_burst),
         WRITE: Rate(settings.rate_limit_write_per_second, settings.rate_limit_write_burst),
     })
-    operations = [health_router(health_checks, service=settings.service_name, version=settings.version),
-                  metrics_router(metrics)]
-    app.state.operations_routers = operations  # what a worker serves (flint_chassis.serve.served_app)
-    for router in operations:
-        app.include_router(router)
+    app.include_router(health_router(health_checks, service=settings.service_name, version=settings.version))
+    app.include_router(metrics_router(metrics))
     for router in routers:
         app.include_router(router)
 

@@ -17,7 +17,11 @@ in one transaction, and with a key:
 - a request that fails (4xx) stores nothing: the key can be used again with a fixed body;
 - keys live ``idempotency_ttl_hours`` (48 by default, at least 24), then are purged;
 - ``sealed=True`` encrypts the stored body (AES-GCM under the service's secret, bound to
-  the caller and key): for responses that show a secret once, like a new client secret.
+  the caller and key): for responses that show a secret once, like a new client secret;
+- ``after_commit(response)`` runs once the action's transaction has committed and may
+  answer with a later state of what it created (a refund run on the payment processor right
+  after it was stored); with a key, that answer replaces the stored one, so a replay returns
+  exactly what the first request answered. Until then a replay returns the committed answer.
 
 Without a key the action just runs in its transaction: no extra round trip.
 """
@@ -56,6 +60,7 @@ IdempotencyKey = Annotated[str | None, Header(
 )]
 
 Action = Callable[[asyncpg.Connection], Awaitable[Response]]
+AfterCommit = Callable[[Response], Awaitable[Response]]
 _KEPT_HEADERS = ("content-type", "location")
 
 _CLAIM = """
@@ -91,23 +96,32 @@ class Idempotency:
         self._purging: asyncio.Task[None] | None = None
 
     async def run(self, request: Request, *, caller: str, key: str | None, action: Action,
-                  sealed: bool = False) -> Response:
-        """Runs ``action`` in a transaction, once per (caller, key)."""
+                  sealed: bool = False, after_commit: AfterCommit | None = None) -> Response:
+        """Runs ``action`` in a transaction, once per (caller, key); then ``after_commit``,
+        whose answer is the request's (and, with a key, the one replays return)."""
         pool = self._pool()
         if pool is None:
             raise Problem(SERVICE_UNAVAILABLE, "the service is starting", headers={"Retry-After": "1"})
-        async with pool.acquire() as conn, conn.transaction():
-            if key is None:
-                return await action(conn)
-            claimed = fingerprint(request)
-            self._purge_when_due(pool)
-            if await conn.fetchval(_CLAIM, caller, key, claimed, self.ttl_hours) is None:
-                return self._replay(await conn.fetchrow(_STORED, caller, key), caller, key, claimed)
-            response = await action(conn)
-            await self._store(conn, caller, key, response, sealed)
+        async with pool.acquire() as conn:
+            async with conn.transaction():
+                if key is None:
+                    response = await action(conn)
+                else:
+                    claimed = fingerprint(request)
+                    self._purge_when_due(pool)
+                    if await conn.fetchval(_CLAIM, caller, key, claimed, self.ttl_hours) is None:
+                        return self._replay(await conn.fetchrow(_STORED, caller, key), caller, key, claimed)
+                    response = await action(conn)
+                    await self._store(conn, caller, key, response, sealed)
+        if after_commit is None:
             return response
+        final = await after_commit(response)
+        if key is not None and final is not response:
+            await self._store(pool, caller, key, final, sealed)
+        return final
 
-    async def _store(self, conn: asyncpg.Connection, caller: str, key: str, response: Response, sealed: bool) -> None:
+    async def _store(self, conn: asyncpg.Connection | asyncpg.Pool, caller: str, key: str, response: Response,
+                     sealed: bool) -> None:
         headers = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
         body = bytes(response.body)
         if sealed:

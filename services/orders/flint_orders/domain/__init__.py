@@ -56,6 +56,7 @@ from flint_orders.domain.values import (
     Refund,
     RefundDetails,
     RefundLine,
+    RefundPart,
     Totals,
 )
 
@@ -64,7 +65,7 @@ __all__ = [
     "Actor", "Amounts", "ConflictingEvent", "CurrencyMismatch", "Customer", "Discount",
     "DomainError", "InvalidInput", "InvalidTransition", "Invoice", "LineItem",
     "LineRefundable", "NewLine", "Note", "Order", "Payment", "PaymentRefundable",
-    "Refund", "RefundContext", "RefundDetails", "RefundLine", "RefundRefused",
+    "Refund", "RefundContext", "RefundDetails", "RefundLine", "RefundPart", "RefundRefused",
     "Refusal", "TimelineEntry", "Totals", "TotalsMismatch", "normalize_tag",
     "payment_status_for",
 ]

@@ -27,13 +27,21 @@ from flint_contracts.limits import (
     MAX_REASON_LENGTH,
     MAX_TAGS_PER_ORDER,
 )
-from flint_contracts.literals import PAYMENT_METHODS, REFUND_REASONS, OrderStatus, PaymentStatus, RefundStatus
+from flint_contracts.events.refunds import check_parts
+from flint_contracts.literals import (
+    PAYMENT_METHODS,
+    REFUND_REASONS,
+    REFUND_STATUSES,
+    OrderStatus,
+    PaymentStatus,
+    RefundStatus,
+)
 from flint_contracts.money import MAX_AMOUNT, Money
-from flint_orders.domain.errors import InvalidInput, InvalidTransition
+from flint_orders.domain.errors import ConflictingEvent, InvalidInput, InvalidTransition
 from flint_orders.domain.event_types import EVENT_REJECTED, TIMELINE_TYPES
 from flint_orders.domain.invoices import check_invoice_event, count_reminder, next_invoice
 from flint_orders.domain.refund_context import RefundContext, check_refundable, refund_context_of
-from flint_orders.domain.rules import advance_refund, capture_entry_type, payment_status_for, refund_entry_type
+from flint_orders.domain.rules import advances, capture_entry_type, payment_status_for, refund_entry_type
 from flint_orders.domain.timeline import TimelineEntry, diff_fields
 from flint_orders.domain.validation import (
     aware_time,
@@ -65,6 +73,7 @@ from flint_orders.domain.values import (
     Refund,
     RefundDetails,
     RefundLine,
+    RefundPart,
     Totals,
     money_json,
     time_json,
@@ -253,7 +262,9 @@ class Order:
     def record_refund_succeeded(
         self, refund: RefundDetails, *, at: datetime | None = None, processor_reference: str | None = None
     ) -> TimelineEntry | None:
-        """Money went back. Emits order.refunded or order.partially_refunded with the refund."""
+        """Money went back. Emits order.refunded or order.partially_refunded with the refund.
+        Its figures are final: a refund that moved less than it held (a later part failed after
+        an earlier one moved money) keeps only what moved, and releases the rest."""
         extra = {"processor_reference": processor_reference}
         return self._record_refund(refund, "succeeded", aware_time(at), extra)
 
@@ -477,10 +488,10 @@ class Order:
         existing = self._refund(details.refund_id)
         if existing is None:
             refund = self._new_refund(details, status, at, extra)
+        elif advances(existing, status):
+            refund = self._settled_refund(existing, details, status, at, extra)
         else:
-            refund = advance_refund(existing, status, at, extra)
-            if refund is None:
-                return None
+            return None
         before = self._tracked()
         self._put_refund(refund)
         kind = refund_entry_type(status, self.payment_status)
@@ -489,8 +500,18 @@ class Order:
     def _new_refund(self, details: RefundDetails, status: RefundStatus, at: datetime, extra: dict) -> Refund:
         refund = self._build_refund(details, status, at, extra)
         if status != "failed":  # a failed refund holds no money, so it needs no room
-            check_refundable(refund, self.refund_context())
+            check_refundable(refund, self)
         return refund
+
+    def _settled_refund(
+        self, existing: Refund, details: RefundDetails, status: RefundStatus, at: datetime, extra: dict
+    ) -> Refund:
+        """A pending refund as it ended, with its final figures: never more than it held."""
+        settled = self._build_refund(details, status, at, extra)
+        if settled.amount > existing.amount:
+            raise ConflictingEvent(f"refund {existing.id} {status} for {settled.amount}, more than the "
+                                   f"{existing.amount} it held")
+        return dataclasses.replace(settled, created_at=existing.created_at)
 
     def _build_refund(self, details: RefundDetails, status: RefundStatus, at: datetime, extra: dict) -> Refund:
         check_id("refund_id", details.refund_id, "rfd")
@@ -506,12 +527,29 @@ class Order:
             raise InvalidInput(f"lines and shipping add up to more than the refund's {details.amount}", field="amount")
         if details.reason not in REFUND_REASONS:
             raise InvalidInput(f"must be one of {sorted(REFUND_REASONS)}", field="reason")
+        self._check_refund_parts(details, status)
         return Refund(
             id=details.refund_id, status=status, amount=details.amount, lines=tuple(details.lines),
             shipping=shipping, payment_id=details.payment_id, reason=details.reason,
             note=optional_text("note", details.note, MAX_NOTE_LENGTH), actor=details.actor, created_at=at,
-            updated_at=at, **extra,
+            updated_at=at, payments=tuple(details.payments), amount_requested=details.amount_requested, **extra,
         )  # fmt: skip
+
+    def _check_refund_parts(self, details: RefundDetails, status: RefundStatus) -> None:
+        for index, part in enumerate(details.payments):
+            check_refund_part(f"payments[{index}]", part, self.currency)
+        if len({part.payment_id for part in details.payments}) != len(details.payments):
+            raise InvalidInput("each payment may appear only once", field="payments")
+        if details.payments:
+            try:
+                check_parts(status, details.amount, details.payments)
+            except ValueError as error:
+                raise InvalidInput(str(error), field="payments") from None
+        if details.amount_requested is not None:
+            self._require_currency("amount_requested", details.amount_requested)
+            if status != "succeeded" or details.amount_requested <= details.amount:
+                raise InvalidInput("only a succeeded refund that returned less than asked has one",
+                                   field="amount_requested")
 
     # --- private: lookups and small rules ----------------------------------------------------------
 
@@ -567,6 +605,21 @@ def check_refund_line(field: str, line: RefundLine, currency: str) -> None:
     quantity = line.quantity
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
         raise InvalidInput("must be a whole number, 0 or more", field=f"{field}.quantity")
+    if quantity == 0 and line.amount.amount == 0:
+        raise InvalidInput("a refund line must refund items or money", field=field)
+
+
+def check_refund_part(field: str, part: RefundPart, currency: str) -> None:
+    check_id(f"{field}.payment_id", part.payment_id, "pay")
+    check_money(f"{field}.amount", part.amount, currency)
+    require_positive(f"{field}.amount", part.amount)
+    if part.status not in REFUND_STATUSES:
+        raise InvalidInput(f"must be one of {sorted(REFUND_STATUSES)}", field=f"{field}.status")
+    reference = optional_text(f"{field}.processor_reference", part.processor_reference, MAX_REASON_LENGTH)
+    reason = optional_text(f"{field}.failure_reason", part.failure_reason, MAX_REASON_LENGTH)
+    if (part.status == "succeeded") != (reference is not None) or (part.status == "failed") != (reason is not None):
+        raise InvalidInput("a part has a processor_reference exactly when it succeeded, a failure_reason exactly "
+                           "when it failed", field=field)
 
 
 def _replace_or_append(items: list, item: Any) -> list:

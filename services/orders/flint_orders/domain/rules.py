@@ -3,9 +3,6 @@ entry a payment or refund records."""
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import datetime
-
 from flint_contracts import event_types as types
 from flint_contracts.literals import PaymentStatus, RefundStatus
 from flint_orders.domain.errors import ConflictingEvent
@@ -43,11 +40,11 @@ def refund_entry_type(status: RefundStatus, payment_status: str) -> str:
     return types.ORDER_REFUNDED if payment_status == "refunded" else types.ORDER_PARTIALLY_REFUNDED
 
 
-def advance_refund(existing: Refund, status: RefundStatus, at: datetime, extra: dict) -> Refund | None:
+def advances(existing: Refund, status: RefundStatus) -> bool:
     """pending -> succeeded | failed. The same status again is a duplicate, and `created`
-    after a final state arrived late: both return None. Two final states contradict."""
+    after a final state arrived late: both False. Two final states contradict."""
     if status == existing.status or status == "pending":
-        return None
+        return False
     if existing.status != "pending":
         raise ConflictingEvent(f"refund {existing.id} already {existing.status}, cannot become {status}")
-    return dataclasses.replace(existing, status=status, updated_at=at, **extra)
+    return True

@@ -223,8 +223,30 @@ class RefundLine:
 
 
 @dataclass(frozen=True, slots=True)
+class RefundPart:
+    """The part of a refund that goes back to one payment, and what became of it."""
+
+    payment_id: str
+    amount: Money
+    status: RefundStatus
+    processor_reference: str | None = None
+    failure_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"payment_id": self.payment_id, "amount": money_json(self.amount), "status": self.status,
+                "processor_reference": self.processor_reference, "failure_reason": self.failure_reason}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RefundPart:
+        return cls(payment_id=data["payment_id"], amount=money_of(data["amount"]), status=data["status"],
+                   processor_reference=data.get("processor_reference"), failure_reason=data.get("failure_reason"))
+
+
+@dataclass(frozen=True, slots=True)
 class RefundDetails:
-    """What every refund event (created, succeeded, failed) carries about the refund."""
+    """What every refund event (created, succeeded, failed) carries about the refund. A
+    settled refund's figures are final: a refund whose later part failed after an earlier one
+    moved money succeeds for what moved (``amount``), ``amount_requested`` is what was asked."""
 
     refund_id: str
     amount: Money
@@ -234,6 +256,8 @@ class RefundDetails:
     reason: RefundReason = "other"
     note: str | None = None
     actor: Actor = SYSTEM
+    payments: tuple[RefundPart, ...] = ()
+    amount_requested: Money | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +275,8 @@ class Refund:
     note: str | None = None
     processor_reference: str | None = None
     failure_reason: str | None = None
+    payments: tuple[RefundPart, ...] = ()
+    amount_requested: Money | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "status": self.status, "amount": money_json(self.amount),
@@ -258,7 +284,8 @@ class Refund:
                 "payment_id": self.payment_id, "reason": self.reason, "note": self.note,
                 "actor": self.actor.to_dict(), "created_at": time_json(self.created_at),
                 "updated_at": time_json(self.updated_at), "processor_reference": self.processor_reference,
-                "failure_reason": self.failure_reason}
+                "failure_reason": self.failure_reason, "payments": [part.to_dict() for part in self.payments],
+                "amount_requested": None if self.amount_requested is None else money_json(self.amount_requested)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Refund:
@@ -267,7 +294,10 @@ class Refund:
                    shipping=money_of(data["shipping"]), reason=data["reason"], actor=Actor.from_dict(data["actor"]),
                    created_at=time_of(data["created_at"]), updated_at=time_of(data["updated_at"]),
                    payment_id=data.get("payment_id"), note=data.get("note"),
-                   processor_reference=data.get("processor_reference"), failure_reason=data.get("failure_reason"))
+                   processor_reference=data.get("processor_reference"), failure_reason=data.get("failure_reason"),
+                   # records written before refunds had parts have neither field
+                   payments=tuple(RefundPart.from_dict(part) for part in data.get("payments", ())),
+                   amount_requested=None if data.get("amount_requested") is None else money_of(data["amount_requested"]))
 
 
 @dataclass(frozen=True, slots=True)
