@@ -42,7 +42,7 @@ bench: setup
 	@$(PY) -m bench
 
 # Each service's OpenAPI document, generated from its routes (tests/http fails when one is stale).
-OPENAPI_SERVICES := installs orders refunds
+OPENAPI_SERVICES := installs orders refunds invoicing
 openapi: setup
 	@for service in $(OPENAPI_SERVICES); do \
 	  $(PY) -m flint_chassis.http.write_openapi flint_$$service.app:openapi_app docs/openapi/$$service.json || exit 1; \

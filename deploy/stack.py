@@ -69,6 +69,8 @@ class Service:
     # Secrets only this service gets, generated once into .flint/secrets/ unless set in the
     # environment; every service has its own FLINT_<NAME>_SECRET (the chassis needs one).
     secrets: tuple[str, ...] = ()
+    # Settings of this service in the local stack, unless the environment sets them.
+    defaults: dict[str, str] = field(default_factory=dict)
     env_name: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -81,9 +83,11 @@ class Service:
 
 # Services join this list in their own issues; each runs `python -m <module>`.
 SERVICES: list[Service] = [
-    Service("installs", "flint_installs", 8101),
+    # Local plugin development: webhooks may go to http:// receivers on this machine (docs/webhooks.md).
+    Service("installs", "flint_installs", 8101, defaults={"FLINT_WEBHOOKS_ALLOW_LOOPBACK": "true"}),
     Service("orders", "flint_orders", 8102),
     Service("refunds", "flint_refunds", 8103),
+    Service("invoicing", "flint_invoicing", 8104),
 ]
 
 
@@ -417,7 +421,8 @@ def _service_up(service: Service, env: dict[str, str]) -> str:
     log = STATE / "logs" / f"{service.name}.log"
     python = str(VENV_PYTHON if VENV_PYTHON.exists() else sys.executable)
     _spawn(service.name, [python, "-m", service.module], log,
-           env={**_service_urls(), **env, **{name: _service_secret(name) for name in service.secrets},
+           env={**_service_urls(), **{k: os.environ.get(k, v) for k, v in service.defaults.items()}, **env,
+                **{name: _service_secret(name) for name in service.secrets},
                 f"FLINT_{service.name.upper()}_PORT": str(service.port), **_tracing_env(service)})
     _wait(f"service {service.name}", lambda: _http_ok(f"{url}/readyz"), 60, log)
     return url

@@ -94,6 +94,9 @@ INSTALL_SCOPES_UPDATED = "install.scopes_updated"
 INSTALL_UNINSTALLED = "install.uninstalled"
 WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
 
+# Merchants (internal: services that show a merchant's name keep a copy of it).
+MERCHANT_CREATED = "merchant.created"
+
 
 def _command(name: str, label: str) -> EventType:
     return EventType(name, label, topics.ORDERS_COMMANDS, is_command=True, internal=True)
@@ -150,6 +153,7 @@ REGISTRY: dict[str, EventType] = {
         _install(INSTALL_SCOPES_UPDATED, "App permissions changed"),
         _install(INSTALL_UNINSTALLED, "App uninstalled"),
         _install(WEBHOOK_ENDPOINT_DISABLED, "Webhook endpoint disabled"),
+        EventType(MERCHANT_CREATED, "Merchant created", topics.INSTALLS_EVENTS, internal=True),
     )
 }
 

@@ -69,6 +69,12 @@ MAX_SIGNATURE_HEADER_LENGTH = 2048
 """A ``Flint-Signature`` header a verifier parses (room for ~30 ``v1`` signatures); longer is refused unread."""
 WEBHOOK_RESPONSE_SNIPPET_BYTES = 2048
 """The first bytes of a receiver's answer kept in the delivery log; the rest is never read."""
+MAX_WEBHOOK_ENDPOINTS_PER_INSTALL = 10
+"""Webhook endpoints one install may have."""
+MAX_SECRET_OVERLAP_SECONDS = 7 * 86400
+"""How long the old secret may keep signing after a webhook secret rotation (a week)."""
+DEFAULT_SECRET_OVERLAP_SECONDS = 86400
+"""How long it does when the rotation does not say (a day)."""
 
 # --- HTTP -------------------------------------------------------------------------------------
 MAX_PAGE_SIZE = 100

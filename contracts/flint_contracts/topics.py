@@ -34,8 +34,10 @@ REGISTRY: dict[str, Topic] = {
               "Refunds created, succeeded or failed, with their lines and reason."),
         Topic(INVOICES_EVENTS, "order id", ("invoicing",), ("orders", "installs"),
               "Invoice lifecycle: created, sent, reminded, overdue, paid, voided."),
-        Topic(INSTALLS_EVENTS, "install id", ("installs",), ("orders", "refunds", "invoicing", "installs"),
-              "App installs created, re-scoped or uninstalled; drives token revocation."),
+        Topic(INSTALLS_EVENTS, "install id (merchant id for merchant events)", ("installs",),
+              ("orders", "refunds", "invoicing", "installs"),
+              "App installs created, re-scoped or uninstalled (drives token revocation); merchants created "
+              "(internal: invoicing shows their names)."),
     )
 }
 

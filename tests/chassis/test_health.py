@@ -7,6 +7,7 @@ import pytest
 from fastapi import FastAPI
 
 from flint_chassis.health import database_check, health_router
+from flint_chassis.serve import served_app
 
 pytestmark = pytest.mark.integration
 
@@ -31,3 +32,13 @@ async def test_not_ready_naming_the_failing_dependency_while_alive():
     assert ready.status_code == 503
     assert ready.json()["checks"]["database"] == "failing: database pool not open"
     assert alive.status_code == 200
+
+
+async def test_a_worker_serves_its_health_routes_and_nothing_else():
+    app = FastAPI()
+    app.include_router(health_router({"database": database_check(lambda: None)}))
+    app.get("/v1/things")(lambda: {"things": []})
+    worker = served_app(app, "worker")
+    alive, ready, api = await get(worker, "/healthz"), await get(worker, "/readyz"), await get(worker, "/v1/things")
+    assert (alive.status_code, ready.status_code, api.status_code) == (200, 503, 404)
+    assert (await get(served_app(app, "all"), "/v1/things")).status_code == 200

@@ -1,4 +1,4 @@
-"""The installs and orders services on real sockets (once per session, on the cli
+"""The installs and orders services on real sockets (while this folder runs, on the cli
 workstream's ports), a sandbox ledger of the session's own, and ``flint`` runners whose
 profile lives in the test's own folder."""
 
@@ -17,13 +17,13 @@ from tests.sdk.conftest import kafka_credential  # noqa: F401 - shared fixture
 from tests.sdk.served import FlintServices, ServedFlint
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def flint_services(server_url: str, kafka_bootstrap: str) -> Iterator[FlintServices]:
     with ServedFlint(server_url, kafka_bootstrap, ports=PORTS) as services:
         yield services
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sandbox_database(server_url: str) -> Iterator[str]:
     """The sandbox processor's ledger for this session (created by flint_payments on first use)."""
     name = f"test_cli_sbx_{secrets.token_hex(5)}"

@@ -14,6 +14,7 @@ from flint_contracts.events import (
     Discount,
     InstallData,
     InvoiceData,
+    MerchantData,
     NewLineItem,
     PaymentCaptured,
     PaymentFailed,
@@ -139,3 +140,7 @@ def webhook_endpoint_disabled(**changes: Any) -> WebhookEndpointDisabled:
         failed_attempts=40, last_delivery_id=new_id("dlv"), disabled_at=NOW,
     )  # fmt: skip
     return WebhookEndpointDisabled(**(fields | changes))
+
+
+def merchant(**changes: Any) -> MerchantData:
+    return MerchantData(**({"merchant_id": new_id("mer"), "name": "Acme Outdoor", "created_at": NOW} | changes))

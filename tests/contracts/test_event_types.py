@@ -17,7 +17,7 @@ PRODUCT_EVENT_TYPES = {
     "install.created", "install.scopes_updated", "install.uninstalled",
     "webhook_endpoint.disabled",
 }  # fmt: skip
-INTERNAL_TYPES = {"payment.captured", "payment.failed", "order.create", "order.cancel", "order.add_note"}
+INTERNAL_TYPES = {"payment.captured", "payment.failed", "order.create", "order.cancel", "order.add_note", "merchant.created"}
 ABOUT_THE_APP_ITSELF = {"install.created", "install.scopes_updated", "install.uninstalled", "webhook_endpoint.disabled"}
 
 

@@ -47,6 +47,7 @@ SAMPLES: dict[str, BaseModel] = {
     "OrderRecord": make.order(),
     "OrderEventData": make.order_event(),
     "WebhookEndpointDisabled": make.webhook_endpoint_disabled(),
+    "MerchantData": make.merchant(),
 }
 
 # A payload for every type that has a data model.
@@ -72,6 +73,7 @@ ENVELOPED: dict[str, EventData] = {
     **{name: make.order_event(name) for name in types.REGISTRY if name.startswith("order.")
        and not types.get(name).is_command},
     "webhook_endpoint.disabled": SAMPLES["WebhookEndpointDisabled"],
+    "merchant.created": SAMPLES["MerchantData"],
 }
 
 

@@ -15,7 +15,7 @@ from flint_chassis.http.write_openapi import document_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {"orders": "flint_orders.app:openapi_app", "installs": "flint_installs.app:openapi_app",
-            "refunds": "flint_refunds.app:openapi_app"}
+            "refunds": "flint_refunds.app:openapi_app", "invoicing": "flint_invoicing.app:openapi_app"}
 METHODS = ("get", "put", "post", "delete", "patch")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import flint_installs.app  # noqa: F401 - registers installs' problem types
 import flint_orders.app  # noqa: F401 - registers orders' problem types
 import flint_refunds.app  # noqa: F401 - registers refunds' problem types
+import flint_invoicing.app  # noqa: F401 - registers invoicing's problem types
 from flint_chassis.problems import REGISTRY, TYPE_BASE
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "problems.md"

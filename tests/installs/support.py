@@ -32,6 +32,9 @@ def settings_for(server_url: str, database_url: str, kafka_bootstrap: str, **ove
         kafka_bootstrap_servers=kafka_bootstrap, admin_key=ADMIN_KEY, secret=SERVICE_SECRET,
         installs_url="http://installs.test", db_pool_min=1, db_pool_max=10, outbox_poll_interval=0.2,
         orders_url="http://orders.test",
+        # Event delivery (router, webhooks, apps' Kafka access) is tested on its own, in
+        # tests/installs/delivery; elsewhere the service only publishes its own events.
+        deliver_events=False, consumer_group_prefix=f"{database_url.rsplit('/', 1)[1]}.",
     )
     values.update(overrides)
     return InstallsSettings(**values)

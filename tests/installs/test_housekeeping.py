@@ -25,7 +25,11 @@ async def test_an_unexpected_error_is_logged_and_the_next_round_still_runs(
         if len(rounds) == 1:
             raise KeyError("a bug, not an outage")
 
+    async def purge_history(pool, kept_since) -> None:
+        rounds.append("history")
+
     monkeypatch.setattr(context_module.handlers, "purge_expired", purge)
+    monkeypatch.setattr(context_module.handlers, "purge_delivery_history", purge_history)
     service = ServiceContext(InstallsSettings(housekeeping_interval=0.01))
     monkeypatch.setattr(ServiceContext, "pool", property(lambda self: object()))
 

@@ -10,7 +10,10 @@ from datetime import timedelta
 import pytest
 
 from flint_chassis.http.idempotency import Idempotency
-from tests.installs.support import REDIRECT_URI, Flint
+from flint_contracts import event_types as types
+from flint_contracts.events import parse_data
+from flint_contracts.topics import INSTALLS_EVENTS
+from tests.installs.support import REDIRECT_URI, Flint, TopicWatcher
 
 pytestmark = pytest.mark.integration
 
@@ -27,6 +30,18 @@ async def test_a_merchants_secret_key_is_shown_once_and_stored_only_as_a_hash(fl
     stored = await flint.pool.fetchrow("SELECT * FROM merchants WHERE id = $1", merchant["id"])
     assert bytes(stored["secret_key_hash"]) == hashlib.sha256(merchant["secret_key"].encode()).digest()
     assert merchant["secret_key"] not in await stored_text(flint, "merchants")
+
+
+async def test_a_new_merchant_is_announced_with_its_name_and_never_its_secret(flint: Flint, kafka_bootstrap):
+    async with TopicWatcher(kafka_bootstrap, INSTALLS_EVENTS) as events:
+        # when the platform creates a merchant
+        merchant = await flint.create_merchant("Zofia's Łódź Bakery")
+        # then merchant.created (internal: the invoicing service shows the name) is published, keyed by the merchant
+        [created] = await events.wait_for(lambda e: e.subject == merchant["id"])
+    assert created.type == types.MERCHANT_CREATED and created.merchant_id == merchant["id"]
+    assert parse_data(created).name == "Zofia's Łódź Bakery"
+    assert not types.get(created.type).deliverable
+    assert merchant["secret_key"] not in created.to_bytes().decode()
 
 
 async def test_an_apps_client_secret_is_shown_once_and_stored_only_as_a_hash(flint: Flint):

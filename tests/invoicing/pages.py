@@ -1,13 +1,7 @@
-"""View models of the hosted pages for tests and for the screenshots in docs/images/.
-
-    .venv/bin/python -m tests.invoicing.pages docs/images    # writes the screenshots there
-"""
+"""View models of the hosted pages for the page tests (the screenshots in docs/images/ come
+from the running service: ``tests.invoicing.live_pages``)."""
 
 from __future__ import annotations
-
-import asyncio
-import sys
-from pathlib import Path
 
 from flint_contracts.ids import new_id
 from flint_invoicing.document import Merchant, invoice_document
@@ -73,33 +67,3 @@ SCREENS = {
     "invoice-already-paid": lambda: render_already_paid_page(already_paid_page()),
     "invoice-link-not-found": not_found_page,
 }
-
-
-async def screenshot(html: str, path: Path, *, width: int = 1200, height: int = 900) -> None:
-    """``html`` in Debian's headless Chromium, JavaScript off, saved as a full-page PNG."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page(viewport={"width": width, "height": height}, java_script_enabled=False)
-            await page.set_content(html)
-            await page.screenshot(path=str(path), full_page=True)
-        finally:
-            await browser.close()
-
-
-async def write_screenshots(folder: Path) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in ("invoice-pay-page", "invoice-receipt"):
-        await screenshot(SCREENS[name](), folder / f"{name}.png")
-        written.append(folder / f"{name}.png")
-    await screenshot(SCREENS["invoice-pay-page"](), folder / "invoice-pay-page-phone.png", width=390, height=844)
-    written.append(folder / "invoice-pay-page-phone.png")
-    return written
-
-
-if __name__ == "__main__":
-    for written in asyncio.run(write_screenshots(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/images"))):
-        print(written)

@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import parse_qs
 
 from playwright.async_api import async_playwright
 
 from flint_invoicing.pages import render_pay_page, render_receipt_page
-from tests.invoicing.pages import CHROMIUM_ARGS, CSRF, SCREENS, pay_page, receipt_page, write_screenshots
+from tests.invoicing.pages import CHROMIUM_ARGS, CSRF, SCREENS, pay_page, receipt_page
 
 
 @contextlib.asynccontextmanager
@@ -79,9 +78,3 @@ async def test_every_page_fits_a_phone_screen():
                     assert pay_button["width"] >= 280  # a thumb-sized button across the screen
         finally:
             await browser.close()
-
-
-async def test_the_screenshots_for_the_docs_can_be_made(tmp_path: Path):
-    written = await write_screenshots(tmp_path)
-    assert [p.name for p in written] == ["invoice-pay-page.png", "invoice-receipt.png", "invoice-pay-page-phone.png"]
-    assert all(p.read_bytes().startswith(b"\x89PNG") and p.stat().st_size > 10_000 for p in written)

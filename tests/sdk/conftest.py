@@ -1,4 +1,4 @@
-"""The installs and orders services on real sockets, once per session (tests isolate
+"""The installs and orders services on real sockets, while this folder runs (tests isolate
 themselves with fresh merchants and apps), and an installed app for tests that need one."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.sdk.served import FlintServices, ServedFlint
 APP_SCOPES = ["orders:read", "orders:write"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def flint(server_url: str, kafka_bootstrap: str) -> Iterator[FlintServices]:
     with ServedFlint(server_url, kafka_bootstrap) as services:
         yield services

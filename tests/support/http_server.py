@@ -29,9 +29,10 @@ def free_port(ports: range = PORTS) -> int:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[str]:
-    """``app`` (already started: its lifespan is the caller's) behind uvicorn; yields its URL."""
-    port = free_port()
+async def serving(app: Any, port: int | None = None) -> AsyncIterator[str]:
+    """``app`` (already started: its lifespan is the caller's) behind uvicorn; yields its URL.
+    ``port``: a port of the caller's own range (default: one of ``PORTS``)."""
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", http="httptools", log_config=None,
                             access_log=False)
     server = uvicorn.Server(config)

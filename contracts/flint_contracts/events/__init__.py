@@ -5,7 +5,7 @@ RefundData(...), source="flint.refunds", merchant_id=...)``; it refuses what a c
 would refuse, before anything is published.
 
 Every registered type has a model: commands, order events (``OrderEventData``, the whole
-order record inside), payments, refunds, invoices, installs and webhook endpoints.
+order record inside), payments, refunds, invoices, installs, webhook endpoints and merchants.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from flint_contracts.events.base import ContractModel, EventData
 from flint_contracts.events.commands import AddNote, CancelOrder, CreateOrder, Customer, Discount, NewLineItem
 from flint_contracts.events.installs import InstallData
 from flint_contracts.events.invoices import InvoiceData
+from flint_contracts.events.merchants import MerchantData
 from flint_contracts.events.orders import OrderEventData
 from flint_contracts.events.payments import PaymentCaptured, PaymentFailed
 from flint_contracts.events.refund_context import RefundContext
@@ -49,6 +50,7 @@ DATA_MODELS: dict[str, type[EventData]] = {
     types.INSTALL_SCOPES_UPDATED: InstallData,
     types.INSTALL_UNINSTALLED: InstallData,
     types.WEBHOOK_ENDPOINT_DISABLED: WebhookEndpointDisabled,
+    types.MERCHANT_CREATED: MerchantData,
 }
 
 
@@ -107,6 +109,7 @@ __all__ = [
     "InstallStatus",
     "InvoiceData",
     "InvoiceStatus",
+    "MerchantData",
     "NewLineItem",
     "NoDataModelError",
     "OrderEventData",

@@ -14,8 +14,8 @@ _TIME = "2026-11-30T12:00:00Z"
 
 class WebhookEndpointDisabled(EventData):
     """``webhook_endpoint.disabled``: deliveries to an endpoint kept failing, so Flint stopped
-    sending to it. Events still reach the app's topic and the delivery log; re-enable the
-    endpoint to have them delivered again (missed deliveries can be retried by hand)."""
+    sending to it. Events still reach the app's topic and its event feed (``GET /v1/events``,
+    where to catch up); what was pending goes out, in order, once the endpoint is re-enabled."""
 
     model_config = ConfigDict(
         json_schema_extra={

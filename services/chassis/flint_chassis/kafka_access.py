@@ -139,10 +139,13 @@ class KafkaAccess:
 
     def __init__(
         self, bootstrap_servers: str, plugin_bootstrap_servers: str, *, timeout: float = 10.0, topic_partitions: int = 3,
+        topic_config: dict[str, str] | None = None,
     ) -> None:
+        """``topic_config`` is given to app topics ``grant_read`` creates (e.g. ``retention.ms``)."""
         self._plugin_bootstrap = plugin_bootstrap_servers
         self._timeout = timeout
         self._partitions = topic_partitions
+        self._topic_config = dict(topic_config or {})
         self._admin = AdminClient({
             "bootstrap.servers": bootstrap_servers,
             "socket.timeout.ms": int(timeout * 1000),
@@ -260,7 +263,7 @@ class KafkaAccess:
 
     async def _ensure_topic(self, topic: str) -> None:
         # Replication -1: the broker's default.replication.factor, right for one node or many.
-        new_topic = NewTopic(topic, num_partitions=self._partitions, replication_factor=-1)
+        new_topic = NewTopic(topic, num_partitions=self._partitions, replication_factor=-1, config=self._topic_config)
         futures = self._admin.create_topics([new_topic], request_timeout=self._timeout)
         try:
             await self._wait(futures[topic], f"create the topic {topic}")

@@ -105,6 +105,26 @@ async def enqueue_raw(
     await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
 
 
+_UNPUBLISHED_IDS = "SELECT event_id FROM flint_outbox WHERE published_at IS NULL AND topic = $1 ORDER BY position"
+# A row the relay is publishing right now is locked: the DELETE waits for the relay's commit,
+# then finds the row published and leaves it (it is on Kafka already).
+_WITHDRAW = "DELETE FROM flint_outbox WHERE event_id = ANY($1::text[]) AND published_at IS NULL RETURNING event_id"
+
+
+async def unpublished_ids(conn: asyncpg.Connection, topic: str) -> list[str]:
+    """Ids of the rows for ``topic`` not published yet, oldest first."""
+    return [row["event_id"] for row in await conn.fetch(_UNPUBLISHED_IDS, topic)]
+
+
+async def withdraw(conn: asyncpg.Connection, message_ids: Iterable[str]) -> list[str]:
+    """Remove rows that are not published yet, inside the caller's transaction (installs
+    withdraws what it routed to an app that was just uninstalled). Returns the ids removed:
+    a row already published, or being published, stays and is not among them."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("outbox.withdraw must run inside the transaction that decides it")
+    return [row["event_id"] for row in await conn.fetch(_WITHDRAW, list(message_ids))]
+
+
 class OutboxRelay:
     """Publishes committed rows. Run one or more per service database."""
 

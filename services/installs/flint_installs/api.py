@@ -244,20 +244,26 @@ async def list_installs(
 
 
 @router.post("/v1/installs/{install_id}/uninstall", response_model=InstallOut, tags=["installs"],
-             summary="Uninstall an app (merchant token): every token of the install stops working")
+             summary="Uninstall an app (merchant token): its tokens, events, webhooks and Kafka access stop")
 async def uninstall_app(
-    install_id: InstallId, request: Request, edge: Edge,
+    install_id: InstallId, request: Request, ctx: Context, edge: Edge,
     principal: Principal = Depends(merchant_principal), idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    uninstalled: list[str] = []  # the app, when this request (not a replay) uninstalled it
+
     async def action(conn: asyncpg.Connection) -> Response:
         try:
             install = await handlers.uninstall(conn, merchant_id=principal.merchant_id, install_id=install_id)
         except handlers.NotFound:
             raise Problem(NOT_FOUND, f"no install {install_id} for this merchant") from None
+        uninstalled.append(install.app_id)
         return json_response(InstallOut.of(install))
 
-    return await edge.idempotency.run(request, caller=caller_of(principal.merchant_id, principal.subject),
-                                      key=idempotency_key, action=action)
+    response = await edge.idempotency.run(request, caller=caller_of(principal.merchant_id, principal.subject),
+                                          key=idempotency_key, action=action)
+    for app_id in uninstalled:  # committed: now the broker (routing to the app has already stopped)
+        await ctx.installs_changed(app_id)
+    return response
 
 
 @router.get("/v1/install", response_model=InstallOut, tags=["installs"],

@@ -11,6 +11,8 @@ from fastapi import FastAPI
 
 from flint_chassis.http import service_app
 from flint_installs import api, oauth
+from flint_installs.delivery import api as delivery_api
+from flint_installs.kafka import api as kafka_api
 from flint_installs.config import InstallsSettings
 from flint_installs.context import ServiceContext
 
@@ -33,9 +35,10 @@ def create_app(settings: InstallsSettings | None = None, *, manage_lifespan: boo
         settings,
         title="Flint installs",
         version="1",
-        summary="Merchants, partner apps, OAuth 2.0 installs with PKCE, and the tokens every Flint service trusts.",
+        summary="Merchants, partner apps, OAuth 2.0 installs with PKCE, the tokens every Flint service trusts, and "
+                "event delivery to plugins (webhooks, the event feed, Kafka credentials).",
         servers=[{"url": settings.issuer, "description": "This installs service (the token issuer)"}],
-        routers=[api.router, oauth.router],
+        routers=[api.router, delivery_api.router, delivery_api.feed_router, kafka_api.router, oauth.router],
         health_checks=context.runtime.health_checks(),
         pool=lambda: context.runtime.pool,
         lifespan=lifespan,

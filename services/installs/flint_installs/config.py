@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, SecretStr
 
 from flint_chassis.config import ServiceSettings
+from flint_installs.delivery.config import DeliverySettings
 
 # Services whose base URL the discovery document lists, each read from FLINT_<NAME>_URL.
 SERVICE_NAMES = ("installs", "orders", "refunds", "invoicing")
@@ -21,7 +22,8 @@ class InstallsSettings(ServiceSettings):
     workers: int = Field(default=1, ge=1, alias="FLINT_INSTALLS_WORKERS", description="HTTP worker processes.")
     role: Literal["all", "api", "worker"] = Field(
         default="all", alias="FLINT_INSTALLS_ROLE",
-        description="`api` serves HTTP only, `worker` runs the outbox relay (HTTP: health only), `all` both.",
+        description="`api` serves HTTP only, `worker` runs the outbox relay, the event router and the webhook sender "
+                    "(HTTP: health only), `all` both.",
     )
     orders_url: str | None = Field(default=None, alias="FLINT_ORDERS_URL")
     refunds_url: str | None = Field(default=None, alias="FLINT_REFUNDS_URL")
@@ -39,6 +41,33 @@ class InstallsSettings(ServiceSettings):
     signing_key_rotation: int = Field(default=30 * 86400, description="Seconds a signing key signs before the next one takes over.")
     key_cache_seconds: float = Field(default=30.0, description="How long a replica trusts its cached key set before rereading it.")
     housekeeping_interval: float = Field(default=600.0, description="Seconds between purges of expired codes and tokens.")
+    deliver_events: bool = Field(
+        default=True, alias="FLINT_INSTALLS_DELIVER_EVENTS",
+        description="Deliver events to plugins: the router and the webhook sender in worker processes, and each "
+                    "app's Kafka read access kept in line with its installs. Off, the service only publishes "
+                    "its own events (the tests of other parts run it so).",
+    )
+    consumer_group_prefix: str = Field(
+        default="", alias="FLINT_INSTALLS_GROUP_PREFIX",
+        description="Prefix of every Kafka consumer group (and inbox name) of this service; tests isolate runs with it.",
+    )
+    router_consumers: int = Field(
+        default=3, ge=1, alias="FLINT_INSTALLS_ROUTER_CONSUMERS",
+        description="Kafka consumers of order events in each worker process, routing side by side (more than the "
+                    "topic's partitions stay idle).",
+    )
+    event_feed_days: int = Field(
+        default=30, ge=1, description="Days the event feed (GET /v1/events) and the webhook delivery log keep an event.",
+    )
+    kafka_access_interval: float = Field(
+        default=5.0, gt=0, description="Seconds between tries of an app's Kafka access change the broker has not taken.",
+    )
+    kafka_admin_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a Kafka admin call (credentials, ACLs, topics) may take.",
+    )
+    webhooks: DeliverySettings = Field(
+        default_factory=DeliverySettings, description="Webhook delivery (FLINT_WEBHOOKS_* variables).",
+    )
     cookie_secure: bool | None = Field(
         default=None, description="Mark cookies Secure; by default when FLINT_INSTALLS_URL is https.",
     )

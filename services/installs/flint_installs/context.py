@@ -1,5 +1,7 @@
 """Everything one installs process holds while it runs, built without connecting; ``start``
-connects (database, migrations, topics, outbox relay) and loads the signing keys."""
+connects (database, migrations, topics, outbox relay, the event router), loads the signing
+keys and, in a worker, starts the webhook sender and the loop that keeps apps' Kafka access
+in line with their installs."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -15,10 +17,15 @@ from fastapi.templating import Jinja2Templates
 
 from flint_chassis.auth import Authenticator
 from flint_chassis.errors import StartupError
+from flint_chassis.kafka_access import KafkaAccess
 from flint_chassis.runtime import ServiceRuntime
 from flint_contracts.topics import INSTALLS_EVENTS
 from flint_installs import handlers
 from flint_installs.config import InstallsSettings
+from flint_installs.delivery import router
+from flint_installs.delivery.resolver import Resolver, SystemResolver
+from flint_installs.delivery.service import WebhookDelivery
+from flint_installs.kafka.sync import AppAccessSync
 from flint_chassis.service_secret import MIN_SECRET_LENGTH, ServiceSecret
 from flint_installs.keys import KeyRing
 from flint_installs.sessions import BrowserSessions
@@ -33,7 +40,13 @@ TEMPLATES = Path(__file__).parent / "templates"
 class ServiceContext:
     def __init__(self, settings: InstallsSettings) -> None:
         self.settings = settings
-        self.runtime = ServiceRuntime(settings, migrations=MIGRATIONS, produces=(INSTALLS_EVENTS,))
+        self.runtime = ServiceRuntime(settings, migrations=MIGRATIONS, produces=(INSTALLS_EVENTS,),
+                                      subscriptions=router.subscriptions(settings.router_consumers)
+                                      if settings.deliver_events else ())
+        self.resolver: Resolver = SystemResolver()  # checks webhook URLs at creation (tests put their own)
+        self._kafka_access: KafkaAccess | None = None
+        self.access_sync: AppAccessSync | None = None
+        self.webhooks: WebhookDelivery | None = None
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
         self.authenticator = Authenticator(lambda: self.verifier)
         self.secret: ServiceSecret | None = None
@@ -67,7 +80,13 @@ class ServiceContext:
             await self.keys.signing_key()  # the first start creates the first key
             self.issuer = TokenIssuer(self.keys, issuer=s.issuer, ttl=ttl)
             self.verifier = LocalVerifier(self.keys, self.pool, issuer=s.issuer)
+            self.access_sync = AppAccessSync(self.pool, self.kafka_access, interval=s.kafka_access_interval)
+            if s.deliver_events and s.runs_worker:
+                self.webhooks = WebhookDelivery(self.pool, self.secret, s.webhooks)
+                await self.webhooks.start()
+                self.access_sync.start()
         except BaseException:
+            await self._stop_delivery()
             await self.runtime.stop()
             raise
         self._housekeeping = asyncio.create_task(self._keep_house(), name="installs-housekeeping")
@@ -77,8 +96,34 @@ class ServiceContext:
             self._housekeeping.cancel()
             await asyncio.gather(self._housekeeping, return_exceptions=True)
             self._housekeeping = None
+        await self._stop_delivery()
         self.verifier = None
         await self.runtime.stop()
+
+    async def _stop_delivery(self) -> None:
+        if self.webhooks is not None:
+            await self.webhooks.stop()
+            self.webhooks = None
+        if self.access_sync is not None:
+            await self.access_sync.stop()
+        self._kafka_access = None
+
+    def kafka_access(self) -> KafkaAccess:
+        """The broker's admin calls for apps' credentials, ACLs and topics, made on first use.
+        App topics keep events as long as the event feed does."""
+        if self._kafka_access is None:
+            s = self.settings
+            retention_ms = s.event_feed_days * 86400 * 1000
+            self._kafka_access = KafkaAccess(s.kafka_bootstrap_servers, s.kafka_plugin_bootstrap,
+                                             timeout=s.kafka_admin_timeout, topic_partitions=s.topic_partitions,
+                                             topic_config={"retention.ms": str(retention_ms)})
+        return self._kafka_access
+
+    async def installs_changed(self, app_id: str) -> None:
+        """After a request committed an install or an uninstall of ``app_id``: give the broker
+        the app's new access now (the worker retries what does not get through)."""
+        if self.settings.deliver_events and self.access_sync is not None:
+            await self.access_sync.apply_now(app_id)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[ServiceContext]:
@@ -107,6 +152,7 @@ class ServiceContext:
     async def keep_house_once(self) -> None:
         """One round of housekeeping."""
         await handlers.purge_expired(self.pool)
+        await handlers.purge_delivery_history(self.pool, datetime.now(UTC) - timedelta(days=self.settings.event_feed_days))
         if self.keys is None:
             raise RuntimeError("the signing keys are not loaded")
         await self.keys.signing_key()

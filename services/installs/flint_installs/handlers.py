@@ -16,11 +16,17 @@ from typing import Any
 import asyncpg
 
 from flint_chassis import outbox
+from flint_contracts.event_types import MERCHANT_CREATED
+from flint_contracts.events import MerchantData, build_envelope
 from flint_contracts.ids import new_id
 from flint_contracts.topics import INSTALLS_EVENTS
 from flint_installs import repository
 from flint_installs.credentials import hash_secret, new_secret, same_secret
+from flint_installs.delivery import repository as delivery_repository
+from flint_installs.delivery import routing_repository
+from flint_installs.kafka import repository as kafka_access
 from flint_installs.domain import (
+    SOURCE,
     App,
     AuthorizationCode,
     AuthorizationRequest,
@@ -64,10 +70,15 @@ class TokenGrant:
 
 # ---------------------------------------------------------------- merchants and apps
 async def create_merchant(conn: asyncpg.Connection, name: str) -> tuple[Merchant, str]:
-    """A merchant and its secret key; the key is returned here once and stored only as a hash."""
+    """A merchant and its secret key; the key is returned here once and stored only as a hash.
+    ``merchant.created`` (internal) goes to the outbox with it: the invoicing service shows the
+    merchant's name to its buyers."""
     secret_key = new_secret("sk")
     merchant = Merchant(id=new_id("mer"), name=name, secret_key_hint=secret_key[-4:], created_at=utcnow())
     await repository.add_merchant(conn, merchant, hash_secret(secret_key))
+    data = MerchantData(merchant_id=merchant.id, name=merchant.name, created_at=merchant.created_at)
+    await outbox.enqueue(conn, INSTALLS_EVENTS, build_envelope(MERCHANT_CREATED, data, source=SOURCE,
+                                                               time=merchant.created_at))
     return merchant, secret_key
 
 
@@ -137,6 +148,7 @@ async def _grant_install(conn: asyncpg.Connection, merchant_id: str, app_id: str
     if install is None:
         install = Install.create(merchant_id, app_id, scopes, now)
         await repository.add_install(conn, install)
+        await kafka_access.decide(conn, app_id, now)  # the app's first install lets it read its topic
     else:
         loaded_version = install.version
         install.grant(scopes, now)
@@ -277,7 +289,12 @@ async def revoke(
 # ---------------------------------------------------------------- installs
 async def uninstall(conn: asyncpg.Connection, *, merchant_id: str, install_id: str) -> Install:
     """Uninstall: every refresh token and unused code of the install dies in the same
-    transaction, and ``install.uninstalled`` tells every service to refuse its access tokens."""
+    transaction, and ``install.uninstalled`` tells every service to refuse its access tokens.
+
+    Delivery stops with it: what was routed to the install but is not on its app's topic yet
+    is withdrawn (the install row, locked first, keeps the router from adding more), webhooks
+    are no longer claimed, and the app's Kafka read access goes when this was its last
+    install (the caller applies that to the broker once this commits)."""
     install = await repository.get_install(conn, install_id, for_update=True)
     if install is None or install.merchant_id != merchant_id:
         raise NotFound(install_id)
@@ -287,6 +304,8 @@ async def uninstall(conn: asyncpg.Connection, *, merchant_id: str, install_id: s
         await repository.save_install(conn, install, loaded_version)
         await repository.revoke_refresh_tokens_of_install(conn, install.id, now)
         await repository.expire_codes_of_install(conn, install.id, now)
+        await routing_repository.withdraw_unpublished(conn, install.id, install.app_id)
+        await kafka_access.decide(conn, install.app_id, now)
         await _publish(conn, install)
     return install
 
@@ -311,3 +330,10 @@ async def get_install(pool: asyncpg.Pool, install_id: str) -> Install:
 async def purge_expired(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
         await repository.purge_expired(conn, utcnow())
+
+
+async def purge_delivery_history(pool: asyncpg.Pool, kept_since: datetime) -> None:
+    """Forget the event feed and the webhook delivery log from before ``kept_since``."""
+    async with pool.acquire() as conn:
+        await routing_repository.purge(conn, kept_since)
+        await delivery_repository.purge_log(conn, kept_since)

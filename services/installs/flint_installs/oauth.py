@@ -223,6 +223,7 @@ async def decide_authorization(request: Request) -> Response:
     code = await handlers.approve(ctx.pool, merchant_id=session.merchant_id, app=app, request=auth_request,
                                   scopes=scopes, code_ttl=timedelta(seconds=ctx.settings.authorization_code_ttl))
     log.info("merchant %s approved %s with scopes %s", session.merchant_id, app.id, " ".join(scopes))
+    await ctx.installs_changed(app.id)  # its first install lets the app read its topic
     return _redirect_to_client(auth_request, code=code, iss=ctx.settings.issuer)
 
 

@@ -1,8 +1,5 @@
 """The invoicing service: invoices for what an order still owes, the hosted pay page, the
-invoice PDF, the invoice and reminder emails, and the follow-up schedule.
+invoice PDF, the invoice and reminder emails, and follow-up (docs/invoicing.md).
 
-Built so far (docs/invoicing.md): ``domain`` (the invoice and its rules), ``pdf``, ``pages``
-(the hosted page's templates and view models), ``mail`` and ``smtp`` (composing and sending),
-``mailsink`` (a local SMTP server for development). The service's API, consumers, outbox
-wiring and migrations come later.
+``python -m flint_invoicing --role api|worker|all``; the app is built by ``app.create_app``.
 """

@@ -55,6 +55,15 @@ PAY_ERRORS: dict[str, PayError] = {
                  "Try again in a moment. If money was taken, this page will show the receipt instead of charging again."),
         PayError("form_expired", "This page was open for too long.",
                  f"{_NOTHING_CHARGED} Enter your card again and pay."),
+        PayError("payment_in_progress", "Another payment of this invoice is under way.",
+                 f"{_NOTHING_CHARGED} Wait a moment, then open this page again: it shows the receipt if that payment "
+                 "went through."),
+        PayError("order_changed", "This invoice cannot be paid any more.",
+                 f"{_NOTHING_CHARGED} The order it is for has changed (it was paid another way or canceled). "
+                 "Contact the seller."),
+        PayError("attempt_unresolved", "An earlier payment of this invoice is not settled yet.",
+                 "This payment was not taken. Enter the card you used before to see how that payment ended, or "
+                 "contact the seller."),
     )
 }  # fmt: skip
 """Errors by the code the processor (``flint_payments.errors``) or the form check gives."""

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from flint_sdk import SIGNATURE_HEADER, InvalidSignature, verify
+
 # The ports this helper may listen on (the worktree's HTTP range by default).
 PORT_RANGE = os.environ.get("FLINT_TEST_HTTP_PORTS", "18700-18799")
 HUGE_BODY_BYTES = 50 * 1024 * 1024
@@ -44,6 +46,8 @@ class Receiver:
     connections: int = 0
     huge_bytes_written: int = 0
     server_names: list[str] = field(default_factory=list)  # TLS SNI seen
+    secrets: dict[str, list[str]] = field(default_factory=dict)  # /verified/… path -> the secrets it accepts
+    refused: list[Received] = field(default_factory=list)  # /verified/… requests whose signature did not verify
     server: asyncio.Server | None = None
     open_writers: set[asyncio.StreamWriter] = field(default_factory=set)
 
@@ -108,7 +112,9 @@ async def _serve(receiver: Receiver, reader: asyncio.StreamReader, writer: async
     path = request.target.decode()
     received = Received(request.method.decode(), path, headers, bytes(body))
     receiver.requests.append(received)
-    await BEHAVIOURS.get(path.split("?")[0], _not_found)(receiver, received, conn, writer)
+    route = path.split("?")[0]
+    behaviour = _verified if route.startswith("/verified/") else BEHAVIOURS.get(route, _not_found)
+    await behaviour(receiver, received, conn, writer)
 
 
 async def _respond(conn: h11.Connection, writer: asyncio.StreamWriter, status: int, body: bytes,
@@ -183,6 +189,22 @@ async def _slow_body(receiver: Receiver, request: Received, conn: h11.Connection
     writer.write(b"accepted, still typing")
     await writer.drain()
     await asyncio.Event().wait()
+
+
+async def _verified(receiver: Receiver, request: Received, conn: h11.Connection,
+                    writer: asyncio.StreamWriter) -> None:
+    """A plugin's receiver: 503 while down; else it verifies the signature with the SDK, as a
+    plugin must, and answers 400 to a delivery that does not verify, 200 to one that does."""
+    if receiver.down:
+        await _respond(conn, writer, 503, b"down for maintenance")
+        return
+    try:
+        verify(request.body, request.headers.get(SIGNATURE_HEADER.lower(), ""), receiver.secrets[request.path])
+    except (InvalidSignature, KeyError, ValueError) as error:
+        receiver.refused.append(request)
+        await _respond(conn, writer, 400, f"refused: {error}".encode())
+        return
+    await _ok(receiver, request, conn, writer)
 
 
 async def _not_found(receiver: Receiver, request: Received, conn: h11.Connection,

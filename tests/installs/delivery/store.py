@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,3 +56,41 @@ async def queue(conn: asyncpg.Connection, endpoint_id: str, order: str, n: int, 
                            event_type="order.updated", ordering_key=order, body=b'{"n": %d}' % n, created_at=at)
     assert await repository.add_delivery(conn, delivery)
     return delivery
+
+
+@dataclass(frozen=True)
+class Installed:
+    merchant_id: str
+    app_id: str
+    install_id: str
+
+
+async def add_merchant(conn: asyncpg.Connection) -> str:
+    merchant = new_id("mer")
+    await conn.execute("INSERT INTO merchants (id, name, secret_key_hash, secret_key_hint, created_at) "
+                       "VALUES ($1, 'Acme', $2, 'abcd', $3)", merchant, secrets.token_bytes(32), T0)
+    return merchant
+
+
+async def install_app(conn: asyncpg.Connection, merchant_id: str, scopes: tuple[str, ...] = ("orders:read",), *,
+                      app_id: str | None = None, created_at: datetime = T0) -> Installed:
+    """An app (new unless given) installed by the merchant with ``scopes``, as the install flow leaves it."""
+    if app_id is None:
+        app_id = new_id("app")
+        await conn.execute("INSERT INTO apps (id, name, client_secret_hash, redirect_uris, scopes, created_at) "
+                           "VALUES ($1, 'Helper', $2, '{}', $3, $4)", app_id, secrets.token_bytes(32), list(scopes),
+                           created_at)
+    install = new_id("ins")
+    await conn.execute("INSERT INTO installs (id, merchant_id, app_id, scopes, status, version, created_at, "
+                       "updated_at) VALUES ($1, $2, $3, $4, 'active', 1, $5, $5)",
+                       install, merchant_id, app_id, list(scopes), created_at)
+    return Installed(merchant_id, app_id, install)
+
+
+async def endpoint_of(conn: asyncpg.Connection, install_id: str, url: str = "https://hooks.example.com/flint",
+                      status: str = ENABLED) -> str:
+    endpoint = WebhookEndpoint(id=new_id("whe"), install_id=install_id, url=url, status=status, created_at=T0,
+                               updated_at=T0)
+    await repository.add_endpoint(conn, endpoint)
+    return endpoint.id
+

@@ -56,12 +56,12 @@ def classify(message: Message, subscription: Subscription) -> Deliver | Skip | R
     if route is None:
         return Skip(envelope)
     if route.model is None:
-        return Deliver(Event(envelope, envelope.data), route)
+        return Deliver(Event(envelope, envelope.data, message.value), route)
     try:
         data = route.model.model_validate(envelope.data, context={"envelope": envelope})
     except ValidationError as error:
         return Refuse(f"invalid {envelope.type} data: {_where(error.errors()[0], 'data')}", "invalid_event", envelope)
-    return Deliver(Event(envelope, data), route)
+    return Deliver(Event(envelope, data, message.value), route)
 
 
 def _where(error: dict, default: str) -> str:

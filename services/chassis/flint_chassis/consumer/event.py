@@ -15,10 +15,12 @@ M = TypeVar("M")
 class Event(Generic[M]):
     """A consumed event whose envelope and data have been validated: ``data`` is the contract
     model of its type (``flint_contracts.events.data_model``), or the raw dict for a
-    registered type that has no model yet."""
+    registered type that has no model yet. ``raw`` is the message's value byte for byte, for
+    handlers that pass the event on unchanged (installs' router copies it to app topics)."""
 
     envelope: EventEnvelope
     data: M
+    raw: bytes | None = None
 
     @property
     def id(self) -> str:

@@ -82,6 +82,7 @@ class SubscriptionConsumer:
         subscriber = broker.subscriber(
             *self.topics, group_id=self.name, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest",
             parser=_tolerant_parser, decoder=raw_body, title=f"{self.name}:{','.join(self.topics)}",
+            max_workers=self.subscription.consumers,  # > 1: one consumer per worker, partitions shared out
         )
 
         @subscriber
@@ -111,17 +112,15 @@ class SubscriptionConsumer:
 
     async def stalls(self) -> list[str]:
         """Partitions of this consumer that are stuck (for ``/readyz``)."""
-        consumer = getattr(self.subscriber, "consumer", None)
-        found = await self.progress.stalls(consumer, self.options.stall_seconds)
+        consumers = getattr(self.subscriber, "consumer_subgroup", None) or [getattr(self.subscriber, "consumer", None)]
+        found = await self.progress.stalls(consumers, self.options.stall_seconds)
         return [f"{self.name}: {stall}" for stall in found]
 
     async def lag(self) -> dict[tuple[str, int], int]:
         """Messages waiting on each assigned partition, as ``{(topic, partition): count}``
         (for ``flint_consumer_lag``); empty before the consumer runs."""
-        consumer = getattr(self.subscriber, "consumer", None)
-        if consumer is None:
-            return {}
-        return {(tp.topic, tp.partition): lag for tp, lag in (await self.progress.lag(consumer)).items()}
+        consumers = getattr(self.subscriber, "consumer_subgroup", None) or [getattr(self.subscriber, "consumer", None)]
+        return {(tp.topic, tp.partition): lag for tp, lag in (await self.progress.lag(consumers)).items()}
 
     # --- one message ------------------------------------------------------------------------
 

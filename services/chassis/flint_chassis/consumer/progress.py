@@ -8,7 +8,7 @@ processed on it for ``stall_seconds``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -29,9 +29,18 @@ class PartitionProgress:
         self.in_hand.pop(tp, None)
         self.next_offset[tp] = (offset + 1, self.clock())
 
-    async def lag(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
+    async def lag(self, consumer: AIOKafkaConsumer | Sequence[AIOKafkaConsumer | None] | None,
+                  ) -> dict[TopicPartition, int]:
         """Messages on the broker past what was taken care of, per assigned partition whose
-        end the consumer has seen (a message in hand counts as waiting)."""
+        end the consumer has seen (a message in hand counts as waiting). ``consumer`` may be
+        the several consumers of one subscription."""
+        lags = {}
+        for one in consumer if isinstance(consumer, Sequence) else [consumer]:
+            if one is not None:
+                lags |= await self._partition_lags(one)
+        return lags
+
+    async def _partition_lags(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
         lags = {}
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
@@ -45,13 +54,21 @@ class PartitionProgress:
                 lags[tp] = max(highwater - done, 0)
         return lags
 
-    async def stalls(self, consumer: AIOKafkaConsumer | None, stall_seconds: float) -> list[str]:
-        """A sentence for each stalled partition (none when all move or have nothing to do)."""
+    async def stalls(self, consumer: AIOKafkaConsumer | Sequence[AIOKafkaConsumer | None] | None,
+                     stall_seconds: float) -> list[str]:
+        """A sentence for each stalled partition (none when all move or have nothing to do).
+        ``consumer`` may be the several consumers of one subscription."""
         now = self.clock()
         found = [f"{tp.topic}[{tp.partition}] stuck at offset {offset} for {now - since:.0f}s"
                  for tp, (offset, since) in self.in_hand.items() if now - since > stall_seconds]
-        if consumer is None:
-            return found
+        consumers = consumer if isinstance(consumer, Sequence) else [consumer]
+        for one in consumers:
+            if one is not None:
+                found += await self._lagging(one, now, stall_seconds)
+        return found
+
+    async def _lagging(self, consumer: AIOKafkaConsumer, now: float, stall_seconds: float) -> list[str]:
+        found = []
         for tp in consumer.assignment():
             if tp in self.in_hand:
                 continue

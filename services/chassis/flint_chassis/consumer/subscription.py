@@ -46,15 +46,20 @@ class Subscription:
 
     ``on_dead_letter`` may record why a message was refused (e.g. a note on the order's
     timeline), in the dead letter's transaction. ``errors`` classifies the service's own
-    exceptions (the runtime's rules apply when it is None).
+    exceptions (the runtime's rules apply when it is None). ``consumers`` > 1 (one topic
+    only) runs that many Kafka consumers of the group in the process: the topic's partitions
+    are shared among them and handled side by side, each partition still in order.
     """
 
     def __init__(self, name: str, *topic_names: str, on_dead_letter: DeadLetterHook | None = None,
-                 errors: ErrorRules | None = None) -> None:
+                 errors: ErrorRules | None = None, consumers: int = 1) -> None:
         if not topic_names:
             raise ValueError(f"subscription {name!r} needs at least one topic")
+        if consumers < 1 or (consumers > 1 and len(topic_names) != 1):
+            raise ValueError(f"subscription {name!r}: several consumers read one topic only (and at least one)")
         self.name = name
         self.topics = tuple(topic_names)
+        self.consumers = consumers
         self.on_dead_letter = on_dead_letter
         self.errors = errors
         self.routes: dict[str, Route] = {}

@@ -30,6 +30,11 @@ StartingAfter = Annotated[str | None, Query(
     max_length=MAX_CURSOR_LENGTH, pattern=_CURSOR_PATTERN,
     description="The `next_cursor` of the previous page; omit for the first page.",
 )]
+After = Annotated[str | None, Query(
+    max_length=MAX_CURSOR_LENGTH, pattern=_CURSOR_PATTERN,
+    description="The `next_cursor` of the previous page: read what came after it. Omit to start at the oldest.",
+)]
+"""``after``, for feeds a client reads on from where it stopped (``GET /v1/events``)."""
 DEFAULT_LIMIT = DEFAULT_PAGE_SIZE
 
 T = TypeVar("T")

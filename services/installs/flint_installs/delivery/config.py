@@ -1,6 +1,5 @@
 """Settings of webhook delivery. Values come from ``FLINT_WEBHOOKS_*`` environment variables;
-tests pass them as keyword arguments. (Kept apart from ``InstallsSettings`` until the delivery
-worker is wired into the service; the service will then read these settings too.)"""
+tests pass them as keyword arguments. ``InstallsSettings.webhooks`` holds them for the service."""
 
 from __future__ import annotations
 
@@ -44,6 +43,18 @@ class DeliverySettings(BaseSettings):
         default=60.0, gt=0,
         description="Seconds a claimed delivery is reserved for the worker that claimed it; after a crash it is "
                     "claimed again. Must exceed total_timeout.",
+    )
+
+    secrets_cache_seconds: float = Field(
+        default=1.0, ge=0,
+        description="Seconds an endpoint's signing secrets are kept in memory between reads (a rotation reaches "
+                    "deliveries within this time; 0 reads them for every delivery).",
+    )
+    concurrency: int = Field(default=50, ge=1, description="Attempts one worker process has on the wire at most.")
+    poll_interval: float = Field(
+        default=1.0, gt=0,
+        description="Seconds between looks for retries that became due; a newly queued delivery wakes the sender at "
+                    "once.",
     )
 
     @model_validator(mode="after")

@@ -8,8 +8,10 @@ attempt for ``disable_after`` is disabled in that same transaction, and ``on_dis
 there too, so whatever it writes (the ``webhook_endpoint.disabled`` event, through the
 outbox) commits with the change or not at all.
 
-The loop that runs rounds (wake-up, shutdown) belongs to the service's worker and is wired
-with the router.
+:class:`flint_installs.delivery.worker.SenderWorker` runs deliveries continuously in the
+installs worker, with :meth:`Dispatcher.claim` and :meth:`Dispatcher.deliver`; a delivery
+whose endpoint was disabled or deleted, or whose install was uninstalled, after it was
+claimed is not sent.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from flint_installs.delivery import repository
 from flint_installs.delivery.config import DeliverySettings
 from flint_installs.delivery.model import ClaimedDelivery, Sealer
 from flint_installs.delivery.sender import WebhookMessage, WebhookSender
+from flint_installs.delivery.signing_secrets import SigningSecrets
 
 OnDisabled = Callable[[asyncpg.Connection, str, datetime], Awaitable[None]]
 
@@ -41,7 +44,7 @@ class Dispatcher:
                  rng: random.Random | None = None) -> None:
         self._pool = pool
         self._sender = sender
-        self._sealer = sealer
+        self._secrets = SigningSecrets(pool, sealer, ttl=settings.secrets_cache_seconds)
         self._lease = timedelta(seconds=settings.claim_lease)
         self._policy = settings.retry_policy()
         self._on_disabled = on_disabled
@@ -49,22 +52,32 @@ class Dispatcher:
         self._rng = rng
 
     async def deliver_due(self, *, limit: int = 50) -> int:
-        """Send up to ``limit`` due deliveries; returns how many were attempted."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            claimed = await repository.claim_due(conn, now=self._clock(), lease=self._lease, limit=limit)
-        await asyncio.gather(*(self._deliver(delivery) for delivery in claimed))
+        """Send up to ``limit`` due deliveries; returns how many were claimed."""
+        claimed = await self.claim(limit)
+        await asyncio.gather(*(self.deliver(delivery) for delivery in claimed))
         return len(claimed)
 
-    async def _deliver(self, delivery: ClaimedDelivery) -> None:
-        async with self._pool.acquire() as conn:
-            secrets = await repository.active_secrets(conn, self._sealer, delivery.endpoint_id, now=self._clock())
+    async def claim(self, limit: int) -> list[ClaimedDelivery]:
+        """Reserve up to ``limit`` due deliveries for this worker (committed before returning)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            return await repository.claim_due(conn, now=self._clock(), lease=self._lease, limit=limit)
+
+    async def deliver(self, delivery: ClaimedDelivery) -> None:
+        """Send one claimed delivery and record the attempt."""
+        secrets = await self._secrets.of(delivery.endpoint_id, now=self._clock())
+        if not secrets:
+            return  # disabled, deleted or uninstalled since the claim: never sent, never claimed again
         result = await self._sender.send(WebhookMessage(
             url=delivery.url, body=delivery.body, event_id=delivery.event_id, event_type=delivery.event_type,
-            delivery_id=delivery.id, secrets=tuple(secrets),
+            delivery_id=delivery.id, secrets=secrets,
         ))
         now = self._clock()
-        retry_at = None if result.delivered else self._policy.next_attempt_at(
-            created_at=delivery.created_at, failed_attempts=delivery.attempts + 1, now=now, rng=self._rng)
+        if result.delivered:
+            async with self._pool.acquire() as conn:  # one statement: no transaction needed
+                await repository.record_attempt(conn, delivery, result, retry_at=None, now=now)
+            return
+        retry_at = self._policy.next_attempt_at(created_at=delivery.created_at, failed_attempts=delivery.attempts + 1,
+                                                now=now, rng=self._rng)
         async with self._pool.acquire() as conn, conn.transaction():
             failing_since = await repository.record_attempt(conn, delivery, result, retry_at=retry_at, now=now)
             if self._policy.should_disable(failing_since=failing_since, now=now):

@@ -76,3 +76,21 @@ class RecordedAttempt:
     detail: str
     status_code: int | None
     response_snippet: str
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """A delivery as its log shows it, with every attempt made (``attempt_log``, first to last)."""
+
+    id: str
+    endpoint_id: str
+    event_id: str
+    event_type: str
+    ordering_key: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    finished_at: datetime | None
+    attempt_log: tuple[RecordedAttempt, ...] = ()
+

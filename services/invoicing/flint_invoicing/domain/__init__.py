@@ -7,10 +7,10 @@ are written down in docs/invoicing.md; keep the two in step.
 
 One idea per module: ``invoice`` (the aggregate), ``values`` (the order it bills),
 ``policy`` (reminder days), ``schedule`` (follow-up), ``pay_link`` (the hosted link's
-token), ``clock``, ``events``, ``errors``. Import from the package.
+token), ``payment`` (the id of a payment attempt), ``clock``, ``events``, ``errors``. Import from the package.
 """
 
-from flint_invoicing.domain.clock import Clock, FixedClock, SystemClock
+from flint_invoicing.domain.clock import Clock, FixedClock, OffsetClock, SystemClock
 from flint_invoicing.domain.errors import (
     ERROR_CODES,
     AlreadyOverdue,
@@ -42,6 +42,7 @@ from flint_invoicing.domain.pay_link import (
     pay_links_expire_at,
     pay_token_hash,
 )
+from flint_invoicing.domain.payment import payment_id_for
 from flint_invoicing.domain.policy import (
     DEFAULT_REMINDER_POLICY,
     SEND_TIME,
@@ -57,8 +58,8 @@ __all__ = [
     "SOURCE", "SYSTEM", "AlreadyOverdue", "AmountExceedsBalance", "AmountMismatch", "BillableOrder", "Clock",
     "CurrencyMismatch", "Customer", "DomainError", "DueDateInPast", "FixedClock", "FollowUp", "FollowUpAction",
     "InvalidInput", "InvalidTransition", "Invoice", "InvoiceEvent", "InvoiceLine", "InvoiceNotSent", "InvoicePaid",
-    "InvoiceStatus", "InvoiceUncollectible", "InvoiceVoid", "NotYetOverdue", "NothingDue", "OrderTotals",
+    "InvoiceStatus", "InvoiceUncollectible", "InvoiceVoid", "NotYetOverdue", "NothingDue", "OffsetClock", "OrderTotals",
     "PayLink", "PayLinkExpired", "ReminderAlreadySent", "ReminderNotDue", "SystemClock", "check_reminder_policy",
     "due_now", "follow_ups", "held_by", "hosted_url", "new_pay_token", "next_follow_up_at", "overdue_moment",
-    "pay_links_expire_at", "pay_token_hash", "reminder_moment",
+    "pay_links_expire_at", "pay_token_hash", "payment_id_for", "reminder_moment",
 ]

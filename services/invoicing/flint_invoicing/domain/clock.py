@@ -19,6 +19,17 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class OffsetClock:
+    """The real time moved by a fixed offset: a service started "three days from now" sees the
+    world as it will be then (``FLINT_INVOICING_CLOCK_OFFSET``), for tests and demos."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 class FixedClock:
     """A clock that stands still until moved: for tests and simulations."""
 

@@ -1,0 +1,109 @@
+"""SQL of routing (migration 0004): the installs an event may go to, and the install's event
+feed. Every function takes the connection of the caller's transaction.
+
+The router reads installs ``FOR SHARE``: an uninstall or a change of scopes (``FOR UPDATE``)
+waits for a routing transaction in progress, and a routing transaction that starts after
+it sees the install as it is now. So once an uninstall has committed, nothing more is
+routed to that install.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from flint_chassis import outbox
+from flint_contracts.topics import app_topic
+from flint_installs.delivery.recipients import Recipient
+
+# Each install with its enabled webhook endpoints, in one round trip per event.
+_RECIPIENT_COLUMNS = """
+i.id, i.app_id, i.merchant_id, i.scopes, i.status = 'active' AS active, i.created_at,
+array(SELECT e.id FROM webhook_endpoints e WHERE e.install_id = i.id AND e.status = 'enabled' ORDER BY e.id)
+    AS endpoint_ids
+"""
+_ACTIVE_INSTALLS_OF_MERCHANT = f"""
+SELECT {_RECIPIENT_COLUMNS} FROM installs i WHERE i.merchant_id = $1 AND i.status = 'active' ORDER BY i.id
+FOR SHARE OF i
+"""
+_INSTALL = f"SELECT {_RECIPIENT_COLUMNS} FROM installs i WHERE i.id = $1 FOR SHARE OF i"
+
+# The next position and the entry in one statement. The position is taken even for an event
+# routed before (the insert then adds nothing): a gap, which readers never notice.
+_APPEND = """
+WITH next AS (
+    INSERT INTO install_feeds (install_id, last_position) VALUES ($1, 1)
+    ON CONFLICT (install_id) DO UPDATE SET last_position = install_feeds.last_position + 1
+    RETURNING last_position
+)
+INSERT INTO app_events (install_id, position, event_id, event_type, body, outbox_id, routed_at)
+SELECT $1, last_position, $2, $3, $4, $5, $6 FROM next
+ON CONFLICT (install_id, event_id) DO NOTHING
+RETURNING position
+"""
+_PAGE = """
+SELECT position, body FROM app_events WHERE install_id = $1 AND position > $2 ORDER BY position LIMIT $3
+"""
+_OF_OUTBOX_ROWS = "SELECT outbox_id FROM app_events WHERE install_id = $1 AND outbox_id = ANY($2::text[])"
+_FORGET = "DELETE FROM app_events WHERE install_id = $1 AND outbox_id = ANY($2::text[])"
+_PURGE = "DELETE FROM app_events WHERE routed_at < $1"
+
+
+def _recipient(row: asyncpg.Record) -> Recipient:
+    return Recipient(install_id=row["id"], app_id=row["app_id"], merchant_id=row["merchant_id"],
+                     scopes=tuple(row["scopes"]), active=row["active"], created_at=row["created_at"],
+                     endpoint_ids=tuple(row["endpoint_ids"]))
+
+
+async def active_installs_of(conn: asyncpg.Connection, merchant_id: str) -> list[Recipient]:
+    """The merchant's active installs (with their enabled endpoints), locked against uninstall
+    until the caller commits."""
+    return [_recipient(row) for row in await conn.fetch(_ACTIVE_INSTALLS_OF_MERCHANT, merchant_id)]
+
+
+async def install(conn: asyncpg.Connection, install_id: str) -> Recipient | None:
+    """One install, active or not, locked likewise."""
+    row = await conn.fetchrow(_INSTALL, install_id)
+    return _recipient(row) if row else None
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    install_id: str
+    event_id: str
+    event_type: str
+    body: bytes
+    outbox_id: str
+    routed_at: datetime
+
+
+async def append(conn: asyncpg.Connection, entry: FeedEntry) -> int | None:
+    """Add the event to the install's feed with the next position; None when it is there already."""
+    return await conn.fetchval(_APPEND, entry.install_id, entry.event_id, entry.event_type, entry.body,
+                               entry.outbox_id, entry.routed_at)
+
+
+async def page(conn: asyncpg.Connection, install_id: str, *, after: int, limit: int) -> list[tuple[int, bytes]]:
+    """``(position, body)`` of the install's events after ``after``, oldest first."""
+    return [(row["position"], bytes(row["body"])) for row in await conn.fetch(_PAGE, install_id, after, limit)]
+
+
+async def withdraw_unpublished(conn: asyncpg.Connection, install_id: str, app_id: str) -> int:
+    """Take back what was routed to the install but is not on the app's topic yet: its outbox
+    rows and their feed entries (for an uninstall, after its install row is locked). Returns
+    how many events were withdrawn."""
+    waiting = await outbox.unpublished_ids(conn, app_topic(app_id))
+    if not waiting:
+        return 0
+    mine = [row["outbox_id"] for row in await conn.fetch(_OF_OUTBOX_ROWS, install_id, waiting)]
+    withdrawn = await outbox.withdraw(conn, mine)
+    if withdrawn:
+        await conn.execute(_FORGET, install_id, withdrawn)
+    return len(withdrawn)
+
+
+async def purge(conn: asyncpg.Connection, older_than: datetime) -> str:
+    """Forget feed entries routed before ``older_than``; returns the command tag."""
+    return await conn.execute(_PURGE, older_than)
