@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 
 from flint_chassis.config import ServiceSettings
+from flint_chassis.runtime import ServiceRuntime
 from tests.ops.launched import LaunchedStack
 from tests.orders.service import start_groups_at_end
 
@@ -31,16 +32,21 @@ def launched(stack: dict[str, str]) -> Iterator[LaunchedStack]:
 
 
 def consumer_groups(running: LaunchedStack) -> dict[str, tuple[str, ...]]:
-    """Every launched service's consumer groups and topics (those whose app module builds a
-    runtime with ``create_runtime(settings)``), under the stack's prefix."""
+    """Every launched service's consumer groups and topics, under the stack's prefix."""
     groups: dict[str, tuple[str, ...]] = {}
     for name in running.names:
-        app = importlib.import_module(f"flint_{name}.app")
-        if not hasattr(app, "create_runtime"):
-            continue
         settings = settings_of(name)(consumer_group_prefix=running.group_prefix)
-        groups |= app.create_runtime(settings).consumer_groups()
+        groups |= runtime_of(name, settings).consumer_groups()
     return groups
+
+
+def runtime_of(service: str, settings: ServiceSettings) -> ServiceRuntime:
+    """The service's runtime, built and not started: from its app module's ``create_runtime``,
+    or (installs) from the context its ``create_app`` keeps in the app's state."""
+    app = importlib.import_module(f"flint_{service}.app")
+    if hasattr(app, "create_runtime"):
+        return app.create_runtime(settings)
+    return getattr(app.create_app(settings).state, service).runtime
 
 
 def settings_of(service: str) -> type[ServiceSettings]:
