@@ -8,7 +8,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from flint_contracts.topics import ORDERS_COMMANDS
+from flint_contracts.topics import ORDERS_COMMANDS, ORDERS_EVENTS
 from tests.ops.scrape import Scrape, scrape
 from tests.orders.service import order_body
 from tests.support.polling import eventually
@@ -83,6 +83,28 @@ async def test_installs_metrics_count_its_requests_and_its_empty_outbox(launched
     await eventually(published, timeout=20, interval=0.3, message="installs' outbox to empty")
     assert installs.has("flint_db_pool_connections", pool="main", state="in_use")
     assert installs.has("flint_build_info", service="installs")
+
+
+async def test_every_service_reports_its_consumers_outbox_pool_and_build(launched, merchant):
+    # given an order created over HTTP, whose order.created installs' router, refunds and invoicing consume
+    async with httpx.AsyncClient(base_url=launched.url("orders"), headers=merchant.auth, timeout=10) as http:
+        assert (await http.post("/v1/orders", json=order_body())).status_code == 201
+    for service in launched.names:  # every service `make up` starts
+        # then each one's outbox empties and its consumers of the orders events catch up
+        async def settled(service: str = service) -> Scrape | None:
+            found = await scrape(launched.url(service))
+            caught_up = service == "orders" or (
+                found.has("flint_consumer_lag", topic=ORDERS_EVENTS) and found.value("flint_consumer_lag", topic=ORDERS_EVENTS) == 0
+                and found.value("flint_consumer_messages_total", topic=ORDERS_EVENTS) >= 1)
+            return found if caught_up and found.value("flint_outbox_backlog") == 0 else None
+
+        await eventually(settled, timeout=30, interval=0.3, message=f"{service}'s consumers and outbox")
+        found = await scrape(launched.url(service))  # counts the scrapes before it
+        # and it names what runs, its pool and its scrapes
+        assert found.has("flint_build_info", service=service)
+        assert found.has("flint_db_pool_connections", pool="main", state="in_use")
+        assert found.has("flint_outbox_oldest_unpublished_age_seconds")
+        assert found.value("flint_http_requests_total", route="/metrics", status="200") >= 1
 
 
 async def test_a_worker_serves_its_metrics_and_probes_but_no_api(launched):
