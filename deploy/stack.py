@@ -4,7 +4,7 @@ server) without Docker, plus the Flint services, with all state under ``.flint/`
     python deploy/stack.py up [--infra-only]   start what is not running, write .flint/stack.env
                                                (infra: Kafka, PostgreSQL and a mail sink)
     python deploy/stack.py down                stop everything this launcher started
-    python deploy/stack.py status              what runs, on which ports
+    python deploy/stack.py status              every component checked: health, versions, lag, outbox, dead letters
     python deploy/stack.py logs [NAME]         tail the logs
     python deploy/stack.py reset               down, then delete all local data
 
@@ -75,6 +75,7 @@ class Service:
 
     def __post_init__(self) -> None:
         self.env_name = f"FLINT_{self.name.upper()}_URL"
+        self.port = int(os.environ.get(f"FLINT_{self.name.upper()}_PORT") or self.port)  # a stack of its own
         own = f"FLINT_{self.name.upper()}_SECRET"
         if own not in self.secrets:
             self.secrets = (own, *self.secrets)
@@ -173,12 +174,12 @@ def _java_opts() -> list[str]:
     ]
 
 
-def _kafka_api_ready(port: int) -> bool:
+def _kafka_api_ready(port: int, host: str = "127.0.0.1") -> bool:
     """True when the broker answers an ApiVersions request (not merely accepts TCP)."""
     request_body = (18).to_bytes(2, "big") + (0).to_bytes(2, "big") + (1).to_bytes(4, "big")
     request_body += (len("flint-stack")).to_bytes(2, "big") + b"flint-stack"
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        with socket.create_connection((host, port), timeout=2) as sock:
             sock.sendall(len(request_body).to_bytes(4, "big") + request_body)
             size = int.from_bytes(sock.recv(4), "big")
             reply = b""
@@ -422,9 +423,17 @@ def _service_up(service: Service, env: dict[str, str]) -> str:
     _spawn(service.name, [python, "-m", service.module], log,
            env={**_service_urls(), **{k: os.environ.get(k, v) for k, v in service.defaults.items()}, **env,
                 **{name: _service_secret(name) for name in service.secrets},
-                f"FLINT_{service.name.upper()}_PORT": str(service.port)})
+                f"FLINT_{service.name.upper()}_PORT": str(service.port), **_tracing_env(service)})
     _wait(f"service {service.name}", lambda: _http_ok(f"{url}/readyz"), 60, log)
     return url
+
+
+def _tracing_env(service: Service) -> dict[str, str]:
+    """Spans go to OTEL_EXPORTER_OTLP_ENDPOINT when set, else to .flint/traces/<service>.jsonl
+    (FLINT_TRACE_FILE set, even empty, decides instead: empty turns tracing off)."""
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "FLINT_TRACE_FILE" in os.environ:
+        return {}
+    return {"FLINT_TRACE_FILE": str(STATE / "traces" / f"{service.name}.jsonl")}
 
 
 def _http_ok(url: str) -> bool:
@@ -472,45 +481,243 @@ def down() -> None:
         print("stopped postgres")
 
 
+# ---------------------------------------------------------------- status
+@dataclass
+class Row:
+    """One line of `status`: a component, its state, where it is and what else is known."""
+
+    name: str
+    state: str  # healthy, degraded, running (answers; nothing deeper checked), unhealthy, stopped
+    where: str
+    details: dict[str, str] = field(default_factory=dict)
+    problem: str | None = None  # one phrase when it is not as it should be
+    notes: list[str] = field(default_factory=list)  # indented lines under the row
+
+    @property
+    def ok(self) -> bool:
+        return self.state in ("healthy", "degraded", "running")
+
+
 def status() -> int:
-    env = read_stack_env()
-    rows = []
-    external_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    external_pg = os.environ.get("DATABASE_URL")
-    rows.append(("kafka", *(("external", external_kafka) if external_kafka else
-                            (_state("kafka", _kafka_api_ready(KAFKA_PORT)), f"127.0.0.1:{KAFKA_PORT}"))))
-    rows.append(("kafka-plugins", *_plugin_listener_row(external_kafka)))
-    rows.append(("postgres", *(("external", _redact(external_pg)) if external_pg else
-                               (_state("postgres", _port_open(PG_PORT)), f"127.0.0.1:{PG_PORT}"))))
-    external_smtp, smtp_port = os.environ.get("FLINT_SMTP_HOST"), int(env.get("FLINT_SMTP_PORT", SMTP_PORT))
-    rows.append(("mail", *(("external", f"smtp://{external_smtp}:{smtp_port}") if external_smtp else
-                           (_state("mailsink", _port_open(smtp_port)), f"smtp://127.0.0.1:{smtp_port} -> {MAIL_DIR}/"))))
-    for service in SERVICES:
-        rows.append((service.name, _state(service.name, _port_open(service.port)), f"http://127.0.0.1:{service.port}"))
-    for name, state, where in rows:
-        print(f"{name:<14} {state:<8} {where}")
-    if env:
-        print(f"{'env file':<14} {STACK_ENV}")
-    # Services count only when `up` started them (their URL is in stack.env): after
-    # `up --infra-only` a stopped service is information, not a failure.
+    """Checks every component where it is (local, or the servers of the environment), prints
+    one line each, and returns 0 only when every expected one is healthy (3 otherwise, with
+    one line on stderr saying why)."""
+    env = {**read_stack_env(), **{k: v for k, v in os.environ.items() if v}}
+    probe = _probe(env)
+    rows = [_kafka_row(env, probe), _plugin_row(env), _postgres_row(env, probe), _mail_row(env),
+            *(_service_row(service, env, probe) for service in SERVICES)]
+    for row in rows:
+        details = " ".join(f"{key}={value}" for key, value in row.details.items())
+        print(f"{row.name:<14} {row.state:<10} {row.where}{'  ' + details if details else ''}".rstrip())
+        for note in row.notes:
+            print(f"{'':<14} {note}")
+    for label, value in _pointers(env, probe):
+        print(f"{label:<14} {value}")
+    problems = [row.problem for row in rows if row.problem and row.name in _expected(env)]
+    if problems:
+        print(f"flint status: unhealthy: {'; '.join(problems)}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _expected(env: dict[str, str]) -> set[str]:
+    """What must be healthy: the servers; services `up` started (their URL is in stack.env or
+    the environment: after `up --infra-only` a stopped service is information, not a failure)."""
     expected = {"kafka", "postgres"} | {s.name for s in SERVICES if s.env_name in env}
-    expected |= {"mail"} if "FLINT_SMTP_PORT" in env else set()
-    if not external_kafka:
+    expected |= {"mail"} if "FLINT_SMTP_PORT" in env or "FLINT_SMTP_HOST" in env else set()
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or os.environ.get("FLINT_KAFKA_PLUGIN_BOOTSTRAP"):
         expected.add("kafka-plugins")
-    return 0 if all(state in ("running", "external") for name, state, _ in rows if name in expected) else 3
+    return expected
 
 
-def _plugin_listener_row(external_kafka: str | None) -> tuple[str, str]:
-    """State and address of the listener plugins connect to (with their app's credentials)."""
-    if external_kafka:
+def _host_port(address: str, default_port: int) -> tuple[str, int]:
+    host, _, port = address.strip().rpartition(":")
+    return (host or address.strip() or "127.0.0.1").strip("[]"), int(port) if port.isdigit() else default_port
+
+
+def _kafka_row(env: dict[str, str], probe: dict | None) -> Row:
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    where = external or f"127.0.0.1:{KAFKA_PORT}"
+    answering = any(_kafka_api_ready(port, host) for host, port in (_host_port(a, KAFKA_PORT) for a in where.split(",")))
+    details = {} if external else {"version": _local_kafka_version()}
+    if answering:
+        kafka = (probe or {}).get("kafka", {})
+        if probe is not None and not kafka.get("ok"):
+            return Row("kafka", "unhealthy", where, details, f"kafka at {where}: {kafka.get('error')}")
+        return Row("kafka", "healthy", where, details)
+    state = "unhealthy" if external or _running_pid("kafka") else "stopped"
+    return Row("kafka", state, where, details, f"kafka does not answer at {where}")
+
+
+def _plugin_row(env: dict[str, str]) -> Row:
+    """The listener plugins connect to (with their app's credentials)."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         where = os.environ.get("FLINT_KAFKA_PLUGIN_BOOTSTRAP")
-        return ("external", f"{where} ({KAFKA_PLUGIN_SECURITY})") if where else ("unknown", "set FLINT_KAFKA_PLUGIN_BOOTSTRAP")
-    return (_state("kafka", _kafka_api_ready(KAFKA_PLUGIN_PORT)),
-            f"127.0.0.1:{KAFKA_PLUGIN_PORT} ({KAFKA_PLUGIN_SECURITY})")
+        if not where:
+            return Row("kafka-plugins", "unknown", "set FLINT_KAFKA_PLUGIN_BOOTSTRAP")
+    else:
+        where = f"127.0.0.1:{KAFKA_PLUGIN_PORT}"
+    host, port = _host_port(where.split(",")[0], KAFKA_PLUGIN_PORT)
+    answering = _kafka_api_ready(port, host)
+    state = "healthy" if answering else "unhealthy" if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or _running_pid("kafka") else "stopped"
+    return Row("kafka-plugins", state, f"{where} ({KAFKA_PLUGIN_SECURITY})",
+               problem=None if answering else f"the plugin listener does not answer at {where}")
 
 
-def _state(name: str, answering: bool) -> str:
-    return "running" if _running_pid(name) and answering else "stopped"
+def _postgres_row(env: dict[str, str], probe: dict | None) -> Row:
+    url = os.environ.get("DATABASE_URL") or env.get("DATABASE_URL") or f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres"
+    host, port = _host_port(url.split("@")[-1].split("/")[0], PG_PORT)
+    where = f"{host}:{port}"
+    local = not os.environ.get("DATABASE_URL")
+    pg = (probe or {}).get("postgres")
+    if pg is not None:  # the venv's check: a real login and query
+        if pg.get("ok"):
+            return Row("postgres", "healthy", where, {"version": pg["version"].split()[0]})
+        error = pg.get("error", "no answer")
+    elif _pg_answers(host, port):
+        return Row("postgres", "running", where)
+    else:
+        error = "no answer"
+    state = "stopped" if local and not _running_pid("postgres") else "unhealthy"
+    return Row("postgres", state, where, problem=f"postgres does not answer at {where} ({_last_words(error)})")
+
+
+def _pg_answers(host: str, port: int) -> bool:
+    """Without the venv: pg_isready where the client tools are, else the port."""
+    try:
+        tool = _pg_bin("pg_isready")
+    except StackError:
+        return _port_open(port, host)
+    return subprocess.run([tool, "-h", host, "-p", str(port), "-q", "-t", "3"], check=False).returncode == 0
+
+
+def _mail_row(env: dict[str, str]) -> Row:
+    external = os.environ.get("FLINT_SMTP_HOST") if not _running_pid("mailsink") else None
+    port = int(env.get("FLINT_SMTP_PORT", SMTP_PORT))
+    host = external or "127.0.0.1"
+    where = f"smtp://{host}:{port}" + ("" if external else f" -> {MAIL_DIR}/")
+    if _port_open(port, host):
+        return Row("mail", "running", where)
+    state = "unhealthy" if external or _running_pid("mailsink") else "stopped"
+    return Row("mail", state, where, problem=f"the mail server does not answer at {host}:{port}")
+
+
+def _service_row(service: Service, env: dict[str, str], probe: dict | None) -> Row:
+    url = env.get(service.env_name) or f"http://127.0.0.1:{service.port}"
+    row = _readiness(service, url)
+    found = _service_probe(probe, service.name)
+    if found:
+        row.details.update(found[0])
+        row.notes.extend(found[1])
+    return row
+
+
+def _readiness(service: Service, url: str) -> Row:
+    """The service's own word, from /readyz: healthy, degraded (Kafka down, writes wait in the
+    outbox) or not ready (what fails), with its version."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=4) as response:
+            body, code = response.read(), response.status
+    except urllib.error.HTTPError as error:
+        body, code = error.read(), error.code
+    except OSError as error:
+        state = "unhealthy" if _running_pid(service.name) else "stopped"
+        return Row(service.name, state, url, problem=f"{service.name} does not answer at {url} "
+                                                      f"({_last_words(str(getattr(error, 'reason', error)))})")
+    try:
+        report = json.loads(body)
+    except ValueError:
+        report = {}
+    details = {"version": str(report.get("version", "?"))}
+    checks = report.get("checks", {})
+    if code == 200 and report.get("status") == "ready":
+        return Row(service.name, "healthy", url, details)
+    troubles = [f"{name}: {_last_words(value)}" for name, value in checks.items() if value != "ok"]
+    if code == 200:
+        return Row(service.name, "degraded", url, details, notes=troubles)
+    return Row(service.name, "unhealthy", url, details, f"{service.name} not ready ({'; '.join(troubles) or code})",
+               notes=troubles)
+
+
+def _service_probe(probe: dict | None, name: str) -> tuple[dict[str, str], list[str]] | None:
+    """Lag, outbox backlog and dead letters of one service from the probe's report."""
+    if probe is None:
+        return None
+    details: dict[str, str] = {}
+    notes: list[str] = []
+    kafka = (probe.get("kafka") or {}).get("services", {}).get(name)
+    if kafka is not None:
+        lag = {group: sum(parts.values()) for group, parts in kafka["lag"].items()}
+        details["lag"] = str(sum(lag.values()))
+        notes += [f"lag {group}: {total} ({_by_topic(kafka['lag'][group])})" for group, total in lag.items() if total]
+    outbox = ((probe.get("postgres") or {}).get("outbox") or {}).get(name)
+    if outbox and "backlog" in outbox:
+        details["outbox"] = str(outbox["backlog"])
+        if outbox["backlog"]:
+            details["oldest_unpublished"] = f"{outbox['oldest_seconds']:g}s"
+    if kafka is not None:
+        details["dead_letters"] = str(sum(kafka["dead_letters"].values()))
+        notes += [f"dead letters waiting in {topic}: {count}" for topic, count in kafka["dead_letters"].items()]
+    return details, notes
+
+
+def _by_topic(partitions: dict[str, int]) -> str:
+    """``{"t[0]": 3, "t[1]": 0}`` as ``t [0]=3``: the partitions with something waiting."""
+    topics: dict[str, list[str]] = {}
+    for name, count in partitions.items():
+        if count:
+            topic, _, partition = name.rpartition("[")
+            topics.setdefault(topic, []).append(f"[{partition}={count}")
+    return "; ".join(f"{topic} {' '.join(parts)}" for topic, parts in topics.items())
+
+
+def _probe(env: dict[str, str]) -> dict | None:
+    """The venv's deeper look (flint_chassis.status): a real PostgreSQL login, consumer lag,
+    outbox backlogs, dead letters. None without the venv, or when it cannot say."""
+    if not VENV_PYTHON.exists():
+        return None
+    probe_env = {**os.environ, **env}
+    probe_env.setdefault("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{KAFKA_PORT}")
+    if "DATABASE_URL" not in probe_env:
+        password = STATE / "postgres" / "password"
+        secret = f":{password.read_text().strip()}" if password.exists() else ""
+        probe_env["DATABASE_URL"] = f"postgresql://postgres{secret}@127.0.0.1:{PG_PORT}/postgres"
+    argv = [str(VENV_PYTHON), "-m", "flint_chassis.status", *(f"--service={s.name}" for s in SERVICES)]
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=probe_env, cwd=ROOT)
+        return json.loads(result.stdout) if result.returncode == 0 else None
+    except (subprocess.TimeoutExpired, ValueError):
+        return None
+
+
+def _pointers(env: dict[str, str], probe: dict | None) -> list[tuple[str, str]]:
+    """Where to look next."""
+    found = [("metrics", ", ".join(f"{env.get(s.env_name) or f'http://127.0.0.1:{s.port}'}/metrics"
+                                   for s in SERVICES if s.env_name in env))] if any(s.env_name in env for s in SERVICES) else []
+    traces = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or (str(STATE / "traces") + "/" if (STATE / "traces").exists() else "")
+    if traces:
+        found.append(("traces", traces))
+    if STACK_ENV.exists():
+        found.append(("env file", str(STACK_ENV)))
+    if probe is None:
+        found.append(("note", "lag, outbox and dead letters need the project's .venv: run `make setup`"))
+    return found
+
+
+def _local_kafka_version() -> str:
+    import re
+
+    found = re.search(r"<kafka.version>([^<]+)</kafka.version>", (KAFKA_DIR / "pom.xml").read_text())
+    return found.group(1) if found else "?"
+
+
+def _last_words(text: str) -> str:
+    """The first line of an error, short enough for one status line."""
+    line = str(text).strip().splitlines()[0] if str(text).strip() else "no answer"
+    return line if len(line) <= 160 else line[:157] + "..."
 
 
 def _redact(url: str) -> str:

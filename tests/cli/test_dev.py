@@ -4,6 +4,7 @@ stack of `make up` is never touched)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,9 @@ def checkout_flint(tmp_path, stack) -> Flint:
     """`flint` in the checkout, its stack state under the test's folder, servers external."""
     env = {"FLINT_ROOT": str(ROOT), "FLINT_STATE_DIR": str(tmp_path / "state"),
            "KAFKA_BOOTSTRAP_SERVERS": stack["KAFKA_BOOTSTRAP_SERVERS"], "DATABASE_URL": stack["DATABASE_URL"],
-           "FLINT_SMTP_HOST": "127.0.0.1"}
+           # the test stack's mail sink: `status` checks external servers where they are
+           "FLINT_SMTP_HOST": stack.get("FLINT_SMTP_HOST") or os.environ.get("FLINT_SMTP_HOST") or "127.0.0.1",
+           "FLINT_SMTP_PORT": stack.get("FLINT_SMTP_PORT") or os.environ.get("FLINT_SMTP_PORT") or "8025"}
     if stack.get("FLINT_KAFKA_PLUGIN_BOOTSTRAP"):
         env["FLINT_KAFKA_PLUGIN_BOOTSTRAP"] = stack["FLINT_KAFKA_PLUGIN_BOOTSTRAP"]
     return Flint(tmp_path, env)
@@ -33,11 +36,15 @@ def test_up_status_down_with_external_servers(checkout_flint, tmp_path):
     assert (tmp_path / "state" / "stack.env").is_file()
     status = checkout_flint("dev", "status")
     assert status.exit_code == 0, status.stdout + status.stderr
-    assert status.stdout.splitlines()[0].split()[:2] == ["kafka", "external"]
+    assert status.stdout.splitlines()[0].split()[:2] == ["kafka", "healthy"]  # checked where it is
     as_json = checkout_flint("dev", "status", "--json").json()
     assert as_json["healthy"] is True and as_json["exit_code"] == 0
     assert as_json["kafka_plugin_bootstrap"] == checkout_flint.env.get("FLINT_KAFKA_PLUGIN_BOOTSTRAP")
-    assert as_json["table"] == status.stdout.rstrip("\n").splitlines()
+    # the same table (its live numbers, lag on a shared broker, may move between two runs)
+    def components(lines: list[str]) -> list[list[str]]:
+        return [line.split()[:2] for line in lines if line and not line[0].isspace()]
+
+    assert components(as_json["table"]) == components(status.stdout.splitlines())
     down = checkout_flint("dev", "down")
     assert down.exit_code == 0, down.stderr
 

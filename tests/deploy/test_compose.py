@@ -156,3 +156,126 @@ def test_kafka_has_the_plugin_listener_and_authorizer_of_the_local_stack(normali
     assert published[local_port]["published"] == local_port
     # the unauthenticated (super user) listeners are never published beyond loopback
     assert all(p.get("host_ip") == "127.0.0.1" for p in kafka["ports"])
+
+
+# --- operations: data kept, restarts, start order, the image, the observability profile ---------
+
+DOCKERFILE = ROOT / "deploy" / "docker" / "Dockerfile"
+OBSERVABILITY = ROOT / "deploy" / "observability"
+DASHBOARD = OBSERVABILITY / "grafana" / "dashboards" / "flint-golden-signals.json"
+
+
+@pytest.fixture(scope="module")
+def normalized_observability() -> dict:
+    """The project with the observability profile on, as Docker Compose loads it."""
+    names = re.findall(r"\$\{(\w+):\?", (ROOT / "docker-compose.yml").read_text())
+    required = {name: f"{name.lower()}-{'x' * 32}" for name in names}
+    result = subprocess.run([str(COMPOSECHECK), "--profile", "observability", str(ROOT / "docker-compose.yml")],
+                            capture_output=True, text=True, timeout=600, env={**os.environ, **required})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_kafka_writes_its_logs_to_its_volume(normalized):
+    kafka = normalized["services"]["kafka"]
+    log_dirs = kafka["environment"]["KAFKA_LOG_DIRS"]
+    volumes = [v for v in kafka["volumes"] if v["type"] == "volume"]
+    assert any(log_dirs == v["target"] or log_dirs.startswith(v["target"].rstrip("/") + "/") for v in volumes), \
+        f"KAFKA_LOG_DIRS={log_dirs} is not on a volume: {volumes}"
+
+
+def test_every_container_restarts_unless_stopped(normalized_observability):
+    for name, service in normalized_observability["services"].items():
+        assert service.get("restart") == "unless-stopped", f"{name} has no restart policy"
+
+
+def test_services_that_verify_tokens_wait_for_the_issuers_keys(normalized):
+    services = flint_services(normalized)
+    installs_check = " ".join(services["installs"]["healthcheck"]["test"])
+    assert "/.well-known/jwks.json" in installs_check and "/readyz" in installs_check
+    for name, service in services.items():
+        if name != "installs":
+            assert service["depends_on"]["installs"]["condition"] == "service_healthy", name
+
+
+def test_each_service_image_is_built_for_its_port(normalized):
+    for name, service in flint_services(normalized).items():
+        port = service["build"]["args"]["PORT"]
+        assert service["environment"][f"FLINT_{name.upper()}_PORT"] == port
+        assert any(str(p["target"]) == port for p in service["ports"]), f"{name} does not publish {port}"
+
+
+def test_the_image_installs_dependencies_before_the_source_and_says_how_it_is_healthy():
+    text = re.sub(r"\\\n", " ", "\n".join(line for line in DOCKERFILE.read_text().splitlines() if not line.startswith("#")))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first_install = next(i for i, line in enumerate(lines) if line.startswith("RUN") and "pip install" in line)
+    copied_before = [line for line in lines[:first_install] if line.startswith("COPY")]
+    # only manifests before the dependency layer: a change of source never invalidates it
+    assert copied_before and all(line.split()[1].endswith(("pyproject.toml", "constraints.txt")) for line in copied_before)
+    copied_after = [line.split()[1] for line in lines[first_install:] if line.startswith("COPY")]
+    assert {"contracts", "services/chassis", "services/${SERVICE}"} <= set(copied_after)
+    assert any(line.startswith("EXPOSE ${PORT}") for line in lines)
+    assert any(line.startswith("HEALTHCHECK") for line in lines)
+    assert any("flint_chassis.healthcheck" in line for line in lines)
+    assert any(line.startswith("USER nobody") for line in lines)
+
+
+def test_the_observability_profile_is_off_by_default_and_complete_when_on(normalized, normalized_observability):
+    tools = {"prometheus", "grafana", "jaeger"}
+    assert not tools & set(normalized["services"])
+    assert tools <= set(normalized_observability["services"])
+    for name in tools:  # their consoles only on this machine
+        assert all(p.get("host_ip") == "127.0.0.1" for p in normalized_observability["services"][name]["ports"])
+
+
+def test_prometheus_scrapes_every_flint_service_at_its_port(normalized_observability):
+    config = yaml.safe_load((OBSERVABILITY / "prometheus.yml").read_text())
+    targets = {t for job in config["scrape_configs"] for group in job["static_configs"] for t in group["targets"]}
+    assert all(job.get("metrics_path", "/metrics") == "/metrics" for job in config["scrape_configs"])
+    for name, service in flint_services(normalized_observability).items():
+        assert f"{name}:{service['build']['args']['PORT']}" in targets, f"Prometheus does not scrape {name}"
+    mounted = [v["source"] for v in normalized_observability["services"]["prometheus"]["volumes"] if v["type"] == "bind"]
+    assert str(OBSERVABILITY / "prometheus.yml") in mounted
+
+
+def test_traces_reach_jaeger_when_the_endpoint_is_set(normalized_observability):
+    for name, service in flint_services(normalized_observability).items():
+        assert "OTEL_EXPORTER_OTLP_ENDPOINT" in service["environment"], name
+    jaeger = normalized_observability["services"]["jaeger"]
+    assert jaeger["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
+
+
+def test_grafana_provisions_prometheus_and_the_checked_in_dashboard(normalized_observability):
+    grafana = normalized_observability["services"]["grafana"]
+    mounts = {v["source"]: v["target"] for v in grafana["volumes"] if v["type"] == "bind"}
+    provisioning = OBSERVABILITY / "grafana" / "provisioning"
+    assert mounts[str(provisioning)] == "/etc/grafana/provisioning"
+    datasources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"]
+    assert {"uid": "prometheus", "url": "http://prometheus:9090"}.items() <= datasources[0].items()
+    provider = yaml.safe_load((provisioning / "dashboards" / "flint.yml").read_text())["providers"][0]
+    assert mounts[str(DASHBOARD.parent)] == provider["options"]["path"]
+
+
+def test_the_dashboard_shows_the_golden_signals_from_metrics_the_chassis_exports():
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    used = {re.sub(r"_(bucket|count|sum|total)$", "", name) for e in exprs for name in re.findall(r"\bflint_\w+", e)}
+    assert used <= exported_metric_names(), used - exported_metric_names()
+    # traffic, errors, latency, saturation
+    assert {"flint_http_requests", "flint_http_request_duration_seconds", "flint_db_pool_connections",
+            "flint_consumer_lag", "flint_outbox_backlog", "flint_consumer_dead_letters"} <= used
+    assert any('status=~"5.."' in e for e in exprs)
+    assert all(p["datasource"]["uid"] == "prometheus" for p in dashboard["panels"] if p["type"] != "row")
+
+
+def exported_metric_names() -> set[str]:
+    """What a Flint service's /metrics can hold: the chassis' metrics and its runtime's."""
+    from types import SimpleNamespace
+
+    from flint_chassis import metrics
+    from flint_chassis.runtime_metrics import RuntimeMetrics
+
+    names = {m._name for m in vars(metrics).values() if hasattr(m, "_name") and str(m._name).startswith("flint_")}
+    runtime = RuntimeMetrics(SimpleNamespace(service="any", pool=None, consumers=[]), "1")
+    runtime._snapshot.outbox = (0, 0.0)
+    return names | {family.name for family in runtime.collect()}

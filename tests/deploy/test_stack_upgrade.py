@@ -80,7 +80,8 @@ async def test_a_broker_formatted_before_the_plugin_listener_restarts_with_it_an
         assert json.loads(upgraded.stdout.strip().splitlines()[-1])["FLINT_KAFKA_PLUGIN_BOOTSTRAP"] == f"127.0.0.1:{plugin}"
         status = stack(ROOT, env, "status")
         assert status.returncode == 0, status.stdout
-        assert f"running  127.0.0.1:{plugin}" in status.stdout
+        plugins = next(line.split() for line in status.stdout.splitlines() if line.startswith("kafka-plugins"))
+        assert plugins[1:3] == ["healthy", f"127.0.0.1:{plugin}"], status.stdout
         # ...and the data written before is still there
         consumer = AIOKafkaConsumer("upgrade.check", bootstrap_servers=bootstrap, auto_offset_reset="earliest")
         await consumer.start()

@@ -25,6 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt.algorithms import OKPAlgorithm
 
 from flint_chassis.config import ServiceSettings
+from flint_chassis.http.observe import note_subject
 from flint_chassis.http.ratelimit import charge
 from flint_chassis.install_state import InstallProjection
 from flint_chassis.problems import INSUFFICIENT_SCOPE, INVALID_TOKEN, SERVICE_UNAVAILABLE, Problem
@@ -257,6 +258,7 @@ class Authenticator:
                 principal = await verifier.verify(credentials.credentials)
             except InvalidToken as error:
                 raise _unauthorized(str(error)) from None
+            note_subject(request.scope, principal.subject)  # for the access line
             charge(request.scope, principal.token_id)
             missing = principal.missing(scopes)
             if missing:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from importlib import metadata
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -99,6 +100,22 @@ class ServiceSettings(BaseSettings):
     retry_after_seconds: int = Field(
         default=2, ge=1, description="`Retry-After` of a 503 answered while the database does not answer.")
 
+    # --- operations (metrics, traces, logs: docs/operations.md) ----------------------------------
+    access_log: bool = Field(
+        default=True, alias="FLINT_ACCESS_LOG",
+        description="One log line per HTTP request (method, route, status, duration, correlation id, caller).",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        description="Send traces there with OTLP over HTTP (e.g. http://jaeger:4318); tracing is off when neither "
+                    "this nor FLINT_TRACE_FILE is set.",
+    )
+    trace_file: str | None = Field(
+        default=None, alias="FLINT_TRACE_FILE",
+        description="Without an OTLP endpoint, append each span as one JSON line to this file "
+                    "(`make up` uses .flint/traces/<service>.jsonl).",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _service_secret_from_environment(cls, values: Any) -> Any:
@@ -134,6 +151,11 @@ class ServiceSettings(BaseSettings):
         return f"{getattr(self, 'consumer_group_prefix', '')}{self.service_name}.{name}"
 
     @property
+    def version(self) -> str:
+        """The version of the service's package (``flint-<service>``)."""
+        return service_version(self.service_name)
+
+    @property
     def database(self) -> str:
         return self.database_name or f"flint_{self.service_name}"
 
@@ -148,6 +170,14 @@ class ServiceSettings(BaseSettings):
     @property
     def service_database_url(self) -> str:
         return with_database(self.database_url, self.database)
+
+
+def service_version(service: str) -> str:
+    """The installed version of ``flint-<service>``, or ``unknown``."""
+    try:
+        return metadata.version(f"flint-{service}")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def settings_environment_names(settings: type[BaseSettings]) -> set[str]:

@@ -3,7 +3,8 @@
 Each check is an async function: it returns when all is well, raises ``Degraded`` when the
 process still does its work but something is off (Kafka down while writes still land in the
 outbox), and raises anything else when it cannot (database unreachable, a stalled consumer).
-``/readyz`` answers 503 only for the last kind, naming each failing check and why.
+``/readyz`` answers 503 only for the last kind, naming each failing check and why. Given the
+service's name and version, both answers say them too (``make status`` shows the version).
 """
 
 from __future__ import annotations
@@ -52,16 +53,18 @@ async def run_checks(checks: dict[str, Check]) -> tuple[str, dict[str, str]]:
     return "ready", results
 
 
-def health_router(checks: dict[str, Check]) -> APIRouter:
+def health_router(checks: dict[str, Check], *, service: str | None = None, version: str | None = None) -> APIRouter:
     router = APIRouter(tags=["health"])
+    about = {key: value for key, value in (("service", service), ("version", version)) if value is not None}
 
     @router.get("/healthz", summary="The process is alive")
     async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+        return {"status": "ok", **about}
 
     @router.get("/readyz", summary="The process can do its work (503 names what stops it)")
     async def readyz() -> JSONResponse:
         status, results = await run_checks(checks)
-        return JSONResponse({"status": status, "checks": results}, status_code=503 if status == "not ready" else 200)
+        return JSONResponse({"status": status, "checks": results, **about},
+                            status_code=503 if status == "not ready" else 200)
 
     return router

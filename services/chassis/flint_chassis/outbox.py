@@ -14,6 +14,11 @@ are published again (at least once), and consumers drop the duplicate by event i
 Keys are stored as bytes and headers as base64 (``flint_chassis.wire``), so any message,
 including a dead letter carrying a hostile producer's bytes, can be written. The relay's
 LISTEN survives a lost database connection (``flint_chassis.listen``).
+
+Each row keeps the W3C ``traceparent`` of the work that wrote it (``flint_chassis.tracing``);
+the relay publishes the row in that trace (a PRODUCER span when tracing is on) and sends the
+``traceparent`` header, unless the row's own headers already carry one (a dead letter keeps
+the original message's).
 """
 
 from __future__ import annotations
@@ -26,8 +31,11 @@ from datetime import timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from opentelemetry.trace import SpanKind
 
+from flint_chassis import tracing
 from flint_chassis.listen import NotifyListener
+from flint_chassis.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from flint_chassis.wire import decode_headers, encode_headers
 from flint_contracts.envelope import EventEnvelope
 
@@ -36,8 +44,8 @@ log = logging.getLogger("flint.outbox")
 NOTIFY_CHANNEL = "flint_outbox"
 
 _INSERT = """
-INSERT INTO flint_outbox (event_id, topic, key, payload, headers)
-VALUES ($1, $2, $3, $4, $5::jsonb)
+INSERT INTO flint_outbox (event_id, topic, key, payload, headers, traceparent)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6)
 ON CONFLICT (event_id) DO NOTHING
 """
 
@@ -46,7 +54,7 @@ ON CONFLICT (event_id) DO NOTHING
 # on an index scan that stops at LIMIT: with a sort plan every unpublished row's key would be
 # locked (still correct, but the second relay could never help), so _ORDERED_SCAN forbids it.
 _CLAIM = """
-SELECT position, event_id, topic, key, payload, headers
+SELECT position, event_id, topic, key, payload, headers, traceparent
 FROM flint_outbox
 WHERE published_at IS NULL
   AND pg_try_advisory_xact_lock(hashtextextended('flint_outbox:' || coalesce(encode(key, 'hex'), ''), 0))
@@ -91,8 +99,9 @@ async def enqueue_raw(
     headers: Iterable[tuple[str, bytes | str]],
 ) -> None:
     """Add already-encoded bytes (e.g. a dead letter carrying the original message). Key and
-    header values may be any bytes. A second row with the same ``message_id`` is ignored."""
-    await conn.execute(_INSERT, message_id, topic, key, payload, encode_headers(headers))
+    header values may be any bytes. A second row with the same ``message_id`` is ignored. The
+    row keeps the ``traceparent`` of the work at hand."""
+    await conn.execute(_INSERT, message_id, topic, key, payload, encode_headers(headers), tracing.current_traceparent())
     await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
 
 
@@ -195,6 +204,7 @@ class OutboxRelay:
         return sent
 
     def _failed(self, error: str) -> None:
+        OUTBOX_PUBLISH_FAILURES.inc()
         if self.failing_since is None:
             self.failing_since = time.monotonic()
             log.warning("outbox relay %s cannot publish: %s; retrying every %.1fs", self._name, error,
@@ -218,20 +228,36 @@ class OutboxRelay:
                 return 0
             # Send in position order, then wait for every ack: the idempotent producer keeps
             # per-partition order, so a key's events reach Kafka in the order they committed.
-            futures = [
-                await self._producer.send(
-                    row["topic"],
-                    value=bytes(row["payload"]),
-                    key=bytes(row["key"]) if row["key"] is not None else None,
-                    headers=decode_headers(row["headers"]),
-                )
-                for row in rows
-            ]
+            futures = [await self._send(row) for row in rows]
             await asyncio.gather(*futures)
             await self.before_mark(rows)
             await conn.execute(_MARK, [row["position"] for row in rows])
         self.published += len(rows)
+        for row in rows:
+            OUTBOX_PUBLISHED.labels(row["topic"]).inc()
         return len(rows)
+
+    async def _send(self, row: asyncpg.Record) -> asyncio.Future:
+        """Hand one row to the producer, in the trace that wrote it; returns the ack's future."""
+        headers = decode_headers(row["headers"])
+        carried_in = tracing.traceparent_of(headers)  # a dead letter keeps the original message's
+        if not tracing.enabled():
+            if carried_in is None and row["traceparent"] is not None:
+                headers.append((tracing.TRACEPARENT, row["traceparent"].encode()))
+            return await self._produce(row, headers)
+        attributes = {"messaging.system": "kafka", "messaging.operation.type": "send",
+                      "messaging.destination.name": row["topic"], "messaging.message.id": row["event_id"]}
+        with tracing.span(f"send {row['topic']}", kind=SpanKind.PRODUCER, parent=carried_in or row["traceparent"],
+                          attributes=attributes):
+            if carried_in is None:
+                headers.append((tracing.TRACEPARENT, tracing.current_traceparent().encode()))
+            return await self._produce(row, headers)
+
+    async def _produce(self, row: asyncpg.Record, headers: list[tuple[str, bytes]]) -> asyncio.Future:
+        return await self._producer.send(
+            row["topic"], value=bytes(row["payload"]), key=bytes(row["key"]) if row["key"] is not None else None,
+            headers=headers,
+        )
 
     async def before_mark(self, rows: list[asyncpg.Record]) -> None:
         """Hook between publish and mark (tests use it to kill a relay at the worst moment)."""

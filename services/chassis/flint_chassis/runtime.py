@@ -6,6 +6,10 @@ A service's ``app.py`` builds one ``ServiceRuntime`` and runs ``runtime.lifespan
 FastAPI app's lifespan; nothing connects at import time. What runs follows the settings'
 ``role`` (``python -m flint_<service> --role api|worker|all``): ``api`` runs neither the
 relay nor the consumers, ``worker`` and ``all`` run both.
+
+``runtime.metrics`` (``flint_chassis.runtime_metrics``) reads its state on each scrape of
+``/metrics``: the outbox backlog, consumer lag, parked messages and the pools. The checks of
+``health_checks()`` carry it, so ``service_app`` serves it without the service writing a line.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from flint_chassis.health import Check, Degraded, database_check
 from flint_chassis.migrations import CHASSIS_MIGRATIONS, migrate
 from flint_chassis.outbox import OutboxRelay
 from flint_chassis.problems import SERVICE_UNAVAILABLE, Problem
+from flint_chassis.runtime_metrics import PoolGetter, RuntimeMetrics
 from flint_chassis.topics import ensure_topics
 from flint_contracts.topics import dead_letter_topic
 
@@ -34,6 +39,14 @@ log = logging.getLogger("flint.runtime")
 
 # A relay that fails for a moment (a broker restart) is normal; longer, it is worth a word.
 RELAY_DEGRADED_AFTER = 5.0
+
+
+class RuntimeChecks(dict[str, Check]):
+    """The health checks of a runtime, which also hand ``service_app`` the runtime's metrics."""
+
+    def __init__(self, checks: dict[str, Check], metrics: RuntimeMetrics) -> None:
+        super().__init__(checks)
+        self.metrics = metrics
 
 
 class ServiceRuntime:
@@ -63,6 +76,12 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.broker: KafkaBroker | None = None
         self.consumers: list[SubscriptionConsumer] = []
+        self.metrics = RuntimeMetrics(self, settings.version)
+
+    def watch_pool(self, name: str, pool: PoolGetter) -> None:
+        """Report another connection pool of the service in ``flint_db_pool_*`` (the runtime's
+        own is ``main``); ``pool()`` returns None while it is not open."""
+        self.metrics.watch_pool(name, pool)
 
     @property
     def ready_pool(self) -> asyncpg.Pool:
@@ -104,8 +123,10 @@ class ServiceRuntime:
                                      poll_interval=s.outbox_poll_interval)
             await self.relay.start()
         if self.consumers:
+            # FastStream's own "Received"/"Processed" lines say less than the chassis' line per
+            # message (flint_chassis.consumer.observe): DEBUG.
             self.broker = KafkaBroker(s.kafka_bootstrap_servers, client_id=f"flint-{self.service}",
-                                      logger=logging.getLogger(f"flint.{self.service}.kafka"))
+                                      logger=logging.getLogger(f"flint.{self.service}.kafka"), log_level=logging.DEBUG)
             for consumer in self.consumers:
                 consumer.register(self.broker)
             await self.broker.start()
@@ -125,7 +146,7 @@ class ServiceRuntime:
             await self.pool.close()
             self.pool = None
 
-    def health_checks(self) -> dict[str, Check]:
+    def health_checks(self) -> RuntimeChecks:
         """``database`` always; ``kafka`` (degraded, never failing: writes still land in the
         outbox) and ``consumers`` (failing when a partition is stalled) where they run."""
         checks: dict[str, Check] = {"database": database_check(lambda: self.pool)}
@@ -133,7 +154,7 @@ class ServiceRuntime:
             checks["kafka"] = self._kafka_check
         if self._run_consumers and self.subscriptions:
             checks["consumers"] = self._consumers_check
-        return checks
+        return RuntimeChecks(checks, self.metrics)
 
     async def _kafka_check(self) -> None:
         if self.broker is not None and not await self.broker.ping(timeout=2):

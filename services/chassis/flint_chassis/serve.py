@@ -2,7 +2,7 @@
 
 - ``api``: HTTP only; writes land in the outbox, a worker publishes them.
 - ``worker``: the Kafka consumers (with their re-drivers) and the outbox relay; HTTP serves
-  only ``/healthz`` and ``/readyz``, for probes.
+  only ``/healthz``, ``/readyz`` and ``/metrics``, for probes and scrapes.
 - ``all`` (the default): both, in one process.
 
 Before anything is served the service starts (database, migrations, topics, relay,
@@ -13,6 +13,10 @@ service of that role (consumers share their groups' partitions, relays lock per 
 
 A service's ``__main__`` is one call: ``serve_main("flint_orders.app:create_app", OrdersSettings)``.
 Its ``create_app(settings=None)`` builds the FastAPI app whose lifespan starts the service.
+
+Tracing is configured here, once per process, before the app is built
+(``flint_chassis.tracing``). uvicorn's own access log stays off: the chassis writes one
+line per request with more in it (``flint_chassis.http.observe``; ``FLINT_ACCESS_LOG``).
 """
 
 from __future__ import annotations
@@ -28,15 +32,20 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from flint_chassis import db
+from flint_chassis import db, tracing
 from flint_chassis.cli import run_or_exit
 from flint_chassis.config import ServiceSettings
+from flint_chassis.http.boundary import ErrorBoundary
+from flint_chassis.http.correlation import CorrelationMiddleware
+from flint_chassis.http.observe import RequestObserver
 from flint_chassis.logs import configure_logging
 from flint_chassis.service_secret import require_secret
 from flint_chassis.topics import ensure_topics
 
 ROLES = ("all", "api", "worker")
 HEALTH_PATHS = ("/healthz", "/readyz")
+WORKER_PATHS = (*HEALTH_PATHS, "/metrics")  # what a worker serves: probes and scrapes
+_WORKER_MIDDLEWARE = (CorrelationMiddleware, RequestObserver, ErrorBoundary)
 # What the parent hands its uvicorn worker processes (they build the app from the environment).
 _APP_ENV, _SERVICE_ENV, _ROLE_ENV, _ACCESS_LOG_ENV = (
     "FLINT_SERVE_APP", "FLINT_SERVE_SERVICE", "FLINT_SERVE_ROLE", "FLINT_SERVE_ACCESS_LOG")
@@ -44,9 +53,12 @@ _APP_ENV, _SERVICE_ENV, _ROLE_ENV, _ACCESS_LOG_ENV = (
 
 def serve_main(app_path: str, settings_type: type[ServiceSettings], argv: list[str] | None = None, *,
                access_log: bool = True) -> None:
-    """Parse ``--role`` / ``--workers``, start the service and serve until SIGTERM."""
+    """Parse ``--role`` / ``--workers``, start the service and serve until SIGTERM.
+    ``access_log=False`` turns the access log off unless ``FLINT_ACCESS_LOG`` says otherwise."""
     args = _parser(settings_type).parse_args(argv)
     _settings_env(settings_type, args)  # so uvicorn worker processes see the flags too
+    if not access_log:
+        os.environ.setdefault("FLINT_ACCESS_LOG", "false")
     settings = settings_type()
     configure_logging(settings.service_name, settings.log_level)
     role = getattr(settings, "role", "all")
@@ -56,24 +68,28 @@ def serve_main(app_path: str, settings_type: type[ServiceSettings], argv: list[s
                            _ACCESS_LOG_ENV: "1" if access_log else ""})
         uvicorn.run("flint_chassis.serve:app_from_environment", factory=True, host=settings.host,
                     port=settings.port, workers=settings.workers, lifespan="on", log_config=None,
-                    access_log=access_log, server_header=False, loop="uvloop", http="httptools")
+                    access_log=False, server_header=False, loop="uvloop", http="httptools")
         return
-    run_or_exit(_serve(_import(app_path)(settings), role, settings, access_log), runner=_event_loop_runner())
+    tracing.configure_tracing(settings.service_name, settings, version=settings.version, set_global=True)
+    run_or_exit(_serve(_import(app_path)(settings), role, settings), runner=_event_loop_runner())
 
 
 def served_app(app: FastAPI, role: str) -> FastAPI:
-    """What HTTP serves for ``role``: the whole app, or in a worker only its health routes."""
+    """What HTTP serves for ``role``: the whole app, or in a worker only its probes and
+    ``/metrics``, behind the same middleware (correlation, metrics, access log)."""
     if role != "worker":
         return app
     return FastAPI(title=f"{app.title} (worker)", routes=[r for r in _flat_routes(app.routes)
-                                                          if getattr(r, "path", None) in HEALTH_PATHS],
-                   lifespan=app.router.lifespan_context)
+                                                          if getattr(r, "path", None) in WORKER_PATHS],
+                   middleware=[m for m in app.user_middleware if m.cls in _WORKER_MIDDLEWARE],
+                   lifespan=app.router.lifespan_context,
+                   telemetry={"tracing": False, "metrics": False, "logs": False})
 
 
 def _flat_routes(routes: list[Any]) -> list[Any]:
     """The routes of included routers too: FastAPI keeps an included router whole (an entry
     with ``original_router``) instead of copying its routes into the app's list. The health
-    router is included without a prefix, so its routes' paths are the served paths."""
+    and metrics routers are included without a prefix, so their routes' paths are the served paths."""
     flat = []
     for route in routes:
         included = getattr(route, "original_router", None)
@@ -82,19 +98,28 @@ def _flat_routes(routes: list[Any]) -> list[Any]:
 
 
 def app_from_environment() -> FastAPI:
-    """The uvicorn factory of each worker process under ``--workers N``."""
-    configure_logging(os.environ[_SERVICE_ENV], os.environ.get("FLINT_LOG_LEVEL", "INFO"))
+    """The uvicorn factory of each worker process under ``--workers N``. Each worker writes
+    its spans to a trace file of its own (``<FLINT_TRACE_FILE>.<pid>``)."""
+    service = os.environ[_SERVICE_ENV]
+    configure_logging(service, os.environ.get("FLINT_LOG_LEVEL", "INFO"))
+    settings = ServiceSettings()
+    if settings.trace_file:
+        settings.trace_file = f"{settings.trace_file}.{os.getpid()}"
+    tracing.configure_tracing(service, settings, set_global=True)
     return served_app(_import(os.environ[_APP_ENV])(), os.environ.get(_ROLE_ENV, "all"))
 
 
-async def _serve(app: FastAPI, role: str, settings: Any, access_log: bool) -> None:
+async def _serve(app: FastAPI, role: str, settings: Any) -> None:
     config = uvicorn.Config(served_app(app, role), host=settings.host, port=settings.port, lifespan="off",
-                            log_config=None, access_log=access_log, server_header=False, proxy_headers=False)
+                            log_config=None, access_log=False, server_header=False, proxy_headers=False)
     server = uvicorn.Server(config)
     _stop_on_signals(server)
-    async with app.router.lifespan_context(app):
-        if not server.should_exit:  # a signal during start-up: stop without serving
-            await server.serve()
+    try:
+        async with app.router.lifespan_context(app):
+            if not server.should_exit:  # a signal during start-up: stop without serving
+                await server.serve()
+    finally:
+        tracing.shutdown_tracing()
 
 
 def _stop_on_signals(server: uvicorn.Server) -> None:

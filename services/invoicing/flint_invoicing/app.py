@@ -100,6 +100,7 @@ def create_app(
         servers=[{"url": settings.public_url, "description": "This invoicing service"}],
         routers=[router(context)],
         health_checks={**runtime.health_checks(), **_worker_checks(settings, loops)},
+        metrics=runtime.metrics,  # the merged checks above are a plain dict: name the runtime's scrape state
         pool=lambda: runtime.pool,
         lifespan=lifespan,
         problems={DomainError: domain_problem},

@@ -60,6 +60,7 @@ def create_app(
     settings = settings or OrdersSettings()
     runtime = create_runtime(settings)
     context = ApiContext(settings, runtime)
+    runtime.watch_pool("read", lambda: context.read_pool)  # flint_db_pool_* {pool="read"}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -22,10 +22,12 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flint_chassis.auth import InvalidToken, TokenVerifier
+from flint_chassis.http.observe import note_route, note_subject
 from flint_chassis.http.ratelimit import READ
 from flint_orders import repository
 
 _ORDER_PATH = re.compile(r"^/v1/orders/(ord_[0-7][0-9A-HJKMNP-TV-Z]{25})$")
+ROUTE = "/v1/orders/{order_id}"  # the route this layer answers for, in metrics and the access log
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 READ_SCOPES = ("orders:read",)
 
@@ -42,6 +44,7 @@ class FastOrderReads:
             answer = await self._answer(scope, match.group(1)) if match else None
             if answer is not None:
                 body, rate_headers = answer
+                note_route(scope, ROUTE)
                 await send({"type": "http.response.start", "status": 200,
                             "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *rate_headers]})
                 await send({"type": "http.response.body", "body": body})
@@ -72,6 +75,7 @@ class FastOrderReads:
         allowed, rate_headers = scope["app"].state.rate_limits.take(principal.token_id, READ)
         if not allowed:
             return None
+        note_subject(scope, principal.subject)
         return doc.encode(), rate_headers
 
     def _fair_gate(self, pool: Any) -> asyncio.Semaphore:

@@ -32,6 +32,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
+from structlog.contextvars import get_contextvars
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from flint_chassis.consumer import dead_letter, inbox, parking
@@ -39,10 +40,12 @@ from flint_chassis.consumer.classify import Deliver, Refuse, Skip, classify
 from flint_chassis.consumer.failures import Action, Verdict, database_unreachable, judge
 from flint_chassis.consumer.inbox import Outcome
 from flint_chassis.consumer.message import Message
+from flint_chassis.consumer.observe import Handling, MessageObserver
 from flint_chassis.consumer.options import ConsumerOptions
 from flint_chassis.consumer.progress import PartitionProgress
 from flint_chassis.consumer.subscription import ErrorRules, Subscription
 from flint_chassis.logs import correlation
+from flint_chassis.metrics import observe_dead_letter, observe_retry
 from flint_contracts.envelope import EventEnvelope
 
 log = logging.getLogger("flint.consumer")
@@ -64,6 +67,7 @@ class SubscriptionConsumer:
         self._errors = subscription.errors or errors
         self.progress = PartitionProgress()
         self.stats: Counter[str] = Counter()
+        self.observer = MessageObserver(group)
         self.subscriber: Any = None
         self._redriver: asyncio.Task[None] | None = None
 
@@ -112,11 +116,24 @@ class SubscriptionConsumer:
         found = await self.progress.stalls(consumers, self.options.stall_seconds)
         return [f"{self.name}: {stall}" for stall in found]
 
+    async def lag(self) -> dict[tuple[str, int], int]:
+        """Messages waiting on each assigned partition, as ``{(topic, partition): count}``
+        (for ``flint_consumer_lag``); empty before the consumer runs."""
+        consumers = getattr(self.subscriber, "consumer_subgroup", None) or [getattr(self.subscriber, "consumer", None)]
+        return {(tp.topic, tp.partition): lag for tp, lag in (await self.progress.lag(consumers)).items()}
+
     # --- one message ------------------------------------------------------------------------
 
     async def process(self, message: Message) -> Outcome:
         """Take care of one message for good. Raises only when cancelled."""
+        with self.observer.handling(message) as handling:
+            outcome = await self._process(message, handling)
+            handling.outcome = outcome.value
+            return outcome
+
+    async def _process(self, message: Message, handling: Handling) -> Outcome:
         verdict = classify(message, self.subscription)
+        handling.identify(verdict.event.envelope if isinstance(verdict, Deliver) else verdict.envelope)
         if isinstance(verdict, Skip):
             log.debug("%s: no handler for %s, skipping %s", self.name, verdict.envelope.type, verdict.envelope.id)
             return Outcome.SKIPPED
@@ -139,6 +156,7 @@ class SubscriptionConsumer:
                     log.exception("%s: handler of %s failed on %s", self.name, envelope.type, envelope.id)
             if verdict.action is Action.CONFLICT and conflicts < self.options.conflict_retries:
                 conflicts += 1
+                observe_retry(self.name, message.topic, "conflict")
                 log.info("%s: %s hit a conflict (%s); try %d", self.name, envelope.id, verdict.reason, conflicts + 1)
                 await asyncio.sleep(self.options.retry_backoff * 2 ** (conflicts - 1) * random.uniform(0.5, 1.5))
                 continue
@@ -209,6 +227,7 @@ class SubscriptionConsumer:
         if not written:
             log.info("%s: duplicate %s ignored: already dead-lettered", self.name, what)
             return Outcome.DUPLICATE
+        observe_dead_letter(self.name, message.topic, code)
         log.warning("%s: dead-lettered %s from %s (%s): %s", self.name, what, message.position, code, reason)
         return Outcome.DEAD_LETTERED
 
@@ -249,47 +268,59 @@ class SubscriptionConsumer:
             if row is None or await parking.waiting(conn, self.name, aggregate) != parked_id:
                 return False
             message = Message.from_parked(row)
-            verdict = classify(message, self.subscription)
-            if isinstance(verdict, Skip):
-                await parking.delete(conn, parked_id)
-            elif isinstance(verdict, Refuse):
-                with correlation(_correlation_id(verdict.envelope)):
-                    await self._give_up(conn, row, message, verdict.envelope, verdict.reason, verdict.code)
-            else:
-                with correlation(verdict.event.correlation_id):
-                    await self._retry_parked(conn, row, message, verdict)
+            observe_retry(self.name, message.topic, "parked")
+            with self.observer.handling(message, first_try=False) as handling:
+                handling.outcome = await self._redrive_one(conn, parked_id, row, message, handling)
         return True
 
-    async def _retry_parked(self, conn: asyncpg.Connection, row: Any, message: Message, deliver: Deliver) -> None:
+    async def _redrive_one(self, conn: asyncpg.Connection, parked_id: int, row: Any, message: Message,
+                           handling: Handling) -> str:
+        verdict = classify(message, self.subscription)
+        handling.identify(verdict.event.envelope if isinstance(verdict, Deliver) else verdict.envelope)
+        if isinstance(verdict, Skip):
+            await parking.delete(conn, parked_id)
+            return Outcome.SKIPPED.value
+        if isinstance(verdict, Refuse):
+            with correlation(_correlation_id(verdict.envelope)):
+                await self._give_up(conn, row, message, verdict.envelope, verdict.reason, verdict.code)
+            return Outcome.DEAD_LETTERED.value
+        with correlation(verdict.event.correlation_id):
+            return await self._retry_parked(conn, row, message, verdict)
+
+    async def _retry_parked(self, conn: asyncpg.Connection, row: Any, message: Message, deliver: Deliver) -> str:
+        """Try a parked message again; returns what came of it (an ``Outcome`` value)."""
         event = deliver.event
         try:
             async with conn.transaction():  # a savepoint: a failure undoes only the handler's work
                 if await inbox.claim(conn, self.name, event.id, message, Outcome.PROCESSED):
                     await deliver.route.handler(conn, event)
+                    outcome = Outcome.PROCESSED
                 else:
                     log.info("%s: parked duplicate %s ignored: already %s", self.name, event.id,
                              await inbox.earlier(conn, self.name, event.id))
+                    outcome = Outcome.DUPLICATE
         except Exception as error:
             verdict = judge(error, self._errors)
             if verdict.action is Action.WAIT:
                 raise  # the database went away: the whole try is undone and made again later
             if verdict.bug:
                 log.exception("%s: handler of %s failed on parked %s", self.name, event.type, event.id)
-            await self._after_failed_try(conn, row, message, event.envelope, verdict)
-            return
+            return await self._after_failed_try(conn, row, message, event.envelope, verdict)
         await parking.delete(conn, row["id"])
         log.info("%s: parked %s (%s) applied on try %d", self.name, event.id, event.type, row["attempts"] + 1)
+        return outcome.value
 
     async def _after_failed_try(self, conn: asyncpg.Connection, row: Any, message: Message,
-                                envelope: EventEnvelope, verdict: Verdict) -> None:
+                                envelope: EventEnvelope, verdict: Verdict) -> str:
         attempts, delays = row["attempts"] + 1, self.options.park_delays
         if verdict.action is Action.DEAD or attempts > len(delays):
             await self._give_up(conn, row, message, envelope, verdict.reason, verdict.code, attempts)
-            return
+            return Outcome.DEAD_LETTERED.value
         await parking.reschedule(conn, row["id"], attempts=attempts, reason=dead_letter.printable(verdict.reason),
                                  code=dead_letter.printable(verdict.code, 100), delay=delays[attempts - 1])
         log.info("%s: parked %s still fails (%s); try %d in %.1fs", self.name, envelope.id, verdict.reason,
                  attempts + 1, delays[attempts - 1])
+        return Outcome.PARKED.value
 
     async def _give_up(self, conn: asyncpg.Connection, row: Any, message: Message, envelope: EventEnvelope | None,
                        reason: str, code: str, attempts: int | None = None) -> None:
@@ -322,6 +353,7 @@ class SubscriptionConsumer:
 
     def _log_unreachable(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
+        observe_retry(self.name, _topic_in_hand(), "database_unreachable")
         log.warning("%s: database unreachable (%s); try %d in %.1fs", self.name, error, state.attempt_number + 1,
                     state.upcoming_sleep)
 
@@ -336,6 +368,11 @@ async def _tolerant_parser(record: Any, parse: Callable[[Any], Awaitable[Any]]) 
     message = await parse(readable)
     message.raw_message = record
     return message
+
+
+def _topic_in_hand() -> str:
+    """The topic of the message being handled (bound by the observer), for a retry's label."""
+    return get_contextvars().get("topic", "")
 
 
 def _correlation_id(envelope: EventEnvelope | None) -> str | None:

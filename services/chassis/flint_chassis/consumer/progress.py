@@ -29,6 +29,31 @@ class PartitionProgress:
         self.in_hand.pop(tp, None)
         self.next_offset[tp] = (offset + 1, self.clock())
 
+    async def lag(self, consumer: AIOKafkaConsumer | Sequence[AIOKafkaConsumer | None] | None,
+                  ) -> dict[TopicPartition, int]:
+        """Messages on the broker past what was taken care of, per assigned partition whose
+        end the consumer has seen (a message in hand counts as waiting). ``consumer`` may be
+        the several consumers of one subscription."""
+        lags = {}
+        for one in consumer if isinstance(consumer, Sequence) else [consumer]:
+            if one is not None:
+                lags |= await self._partition_lags(one)
+        return lags
+
+    async def _partition_lags(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
+        lags = {}
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if tp in self.in_hand:
+                done: int | None = self.in_hand[tp][0]
+            elif tp in self.next_offset:
+                done = self.next_offset[tp][0]
+            else:
+                done = await consumer.committed(tp)
+            if highwater is not None and done is not None:
+                lags[tp] = max(highwater - done, 0)
+        return lags
+
     async def stalls(self, consumer: AIOKafkaConsumer | Sequence[AIOKafkaConsumer | None] | None,
                      stall_seconds: float) -> list[str]:
         """A sentence for each stalled partition (none when all move or have nothing to do).

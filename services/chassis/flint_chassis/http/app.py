@@ -14,7 +14,9 @@ What every route of every service then gets without writing it:
 - signed list cursors (``lists.Cursors``) and ``Idempotency-Key`` (``idempotency``) under
   the service's secret;
 - ``/healthz`` and ``/readyz``; the OpenAPI document with operation ids, one Problem schema
-  and documented errors (``openapi``); ``/docs`` served from a package, offline.
+  and documented errors (``openapi``); ``/docs`` served from a package, offline;
+- ``/metrics`` for Prometheus, one access log line per request and both recorded per route
+  template (``observe``); a server span per request when tracing is on (``flint_chassis.tracing``).
 
 A service passes its routers, its lifespan and how to reach its database pool.
 """
@@ -31,6 +33,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware import Middleware
 from starlette.responses import Response
 
+from flint_chassis import tracing
 from flint_chassis.config import ServiceSettings
 from flint_chassis.errors import Conflict
 from flint_chassis.health import Check, health_router
@@ -41,9 +44,12 @@ from flint_chassis.http.correlation import CorrelationMiddleware
 from flint_chassis.http.errors import install_problem_handlers, respond
 from flint_chassis.http.idempotency import Idempotency
 from flint_chassis.http.lists import Cursors
+from flint_chassis.http.metrics_route import metrics_router
+from flint_chassis.http.observe import RequestObserver
 from flint_chassis.http.parameters import check_parameters
 from flint_chassis.http.ratelimit import READ, WRITE, Rate, RateLimitHeaders, TokenBuckets
 from flint_chassis.problems import CONFLICT, Problem
+from flint_chassis.runtime_metrics import RuntimeMetrics
 from flint_chassis.service_secret import ServiceSecret, require_secret
 
 Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[Any]]
@@ -93,13 +99,17 @@ def service_app(
     exception_handlers: dict[type[Exception], Callable[..., Any]] | None = None,
     problems: dict[type[Exception], Callable[[Any], Problem]] | None = None,
     openapi_tags: list[dict[str, Any]] | None = None,
+    metrics: RuntimeMetrics | None = None,
 ) -> FastAPI:
     """The service's app. ``lifespan`` starts and stops the service; ``pool`` returns its
     write pool once started (for idempotency keys); ``inner_middleware`` runs innermost, after
     the chassis' checks (e.g. a fast path that bypasses routing). ``problems`` turns the
     service's own exceptions into problems (``{DomainError: domain_problem}``); a chassis
-    ``Conflict`` (a concurrent change) is a 409 asking to retry in every service."""
+    ``Conflict`` (a concurrent change) is a 409 asking to retry in every service. ``/metrics``
+    reports the runtime's state from ``metrics``, by default the one ``runtime.health_checks()``
+    carries."""
     http = ServiceHttp(settings, pool)
+    metrics = metrics or getattr(health_checks, "metrics", None)
 
     @contextlib.asynccontextmanager
     async def chassis_lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -116,8 +126,12 @@ def service_app(
         generate_unique_id_function=openapi.operation_id,
         dependencies=[Depends(check_parameters)],
         openapi_tags=openapi_tags,
+        # FastAPI's own telemetry stays off: the chassis traces with the OpenTelemetry
+        # instrumentation (one server span per request) and counts in Prometheus.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         middleware=[
             Middleware(CorrelationMiddleware),
+            Middleware(RequestObserver, access_log=settings.access_log),
             Middleware(ErrorBoundary, retry_after=settings.retry_after_seconds),
             Middleware(RateLimitHeaders),
             Middleware(BodyGuard, max_bytes=settings.max_body_bytes),
@@ -132,7 +146,8 @@ def service_app(
         READ: Rate(settings.rate_limit_read_per_second, settings.rate_limit_read_burst),
         WRITE: Rate(settings.rate_limit_write_per_second, settings.rate_limit_write_burst),
     })
-    app.include_router(health_router(health_checks))
+    app.include_router(health_router(health_checks, service=settings.service_name, version=settings.version))
+    app.include_router(metrics_router(metrics))
     for router in routers:
         app.include_router(router)
 
@@ -142,6 +157,7 @@ def service_app(
         return app.openapi_schema
 
     app.openapi = cached_openapi  # type: ignore[method-assign]
+    tracing.instrument_app(app)
     return app
 
 

@@ -12,22 +12,36 @@ outbox) commits with the change or not at all.
 installs worker, with :meth:`Dispatcher.claim` and :meth:`Dispatcher.deliver`; a delivery
 whose endpoint was disabled or deleted, or whose install was uninstalled, after it was
 claimed is not sent.
+
+Each attempt is a CLIENT span continuing the trace of the routing that queued it (the
+delivery's stored ``traceparent``), whose ``traceparent`` the receiver gets as a header, and
+is counted in ``flint_webhook_attempts_total`` / ``flint_webhook_attempt_duration_seconds`` by
+outcome: ``delivered`` or the :class:`FailureReason` (``http_status``, ``timeout``…).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from opentelemetry.trace import Span, SpanKind, StatusCode
 
+from flint_chassis import tracing
+from flint_chassis.metrics import observe_webhook_attempt
 from flint_installs.delivery import repository
 from flint_installs.delivery.config import DeliverySettings
 from flint_installs.delivery.model import ClaimedDelivery, Sealer
+from flint_installs.delivery.outcome import AttemptResult
 from flint_installs.delivery.sender import WebhookMessage, WebhookSender
 from flint_installs.delivery.signing_secrets import SigningSecrets
+
+log = logging.getLogger("flint.installs.webhooks")
+
+DELIVERED = "delivered"  # the outcome label of a 2xx answer; failures are labelled by their reason
 
 OnDisabled = Callable[[asyncpg.Connection, str, datetime], Awaitable[None]]
 
@@ -67,10 +81,7 @@ class Dispatcher:
         secrets = await self._secrets.of(delivery.endpoint_id, now=self._clock())
         if not secrets:
             return  # disabled, deleted or uninstalled since the claim: never sent, never claimed again
-        result = await self._sender.send(WebhookMessage(
-            url=delivery.url, body=delivery.body, event_id=delivery.event_id, event_type=delivery.event_type,
-            delivery_id=delivery.id, secrets=secrets,
-        ))
+        result = await self._attempt(delivery, secrets)
         now = self._clock()
         if result.delivered:
             async with self._pool.acquire() as conn:  # one statement: no transaction needed
@@ -83,8 +94,35 @@ class Dispatcher:
             if self._policy.should_disable(failing_since=failing_since, now=now):
                 await self._disable(conn, delivery.endpoint_id, failing_since, now)
 
+    async def _attempt(self, delivery: ClaimedDelivery, secrets: tuple[str, ...]) -> AttemptResult:
+        """Send once, in a span of the delivery's trace; count the attempt by outcome."""
+        attributes = {"messaging.message.id": delivery.event_id, "flint.event_type": delivery.event_type,
+                      "flint.delivery_id": delivery.id, "flint.webhook_endpoint_id": delivery.endpoint_id}
+        with tracing.span(f"webhook {delivery.event_type}", kind=SpanKind.CLIENT, parent=delivery.traceparent,
+                          attributes=attributes) as span:
+            result = await self._sender.send(WebhookMessage(
+                url=delivery.url, body=delivery.body, event_id=delivery.event_id, event_type=delivery.event_type,
+                delivery_id=delivery.id, secrets=secrets, traceparent=tracing.current_traceparent(),
+            ))
+            outcome = DELIVERED if result.delivered else str(result.reason)
+            if span is not None:
+                _describe_on(span, outcome, result)
+            if not result.delivered:  # inside the span: the line carries the trace id
+                log.info("webhook %s (%s) to %s not delivered, attempt %d: %s %s", delivery.event_id,
+                         delivery.event_type, delivery.endpoint_id, delivery.attempts + 1, outcome, result.detail)
+        observe_webhook_attempt(outcome, result.latency_ms / 1000)
+        return result
+
     async def _disable(self, conn: asyncpg.Connection, endpoint_id: str, failing_since: datetime,
                        now: datetime) -> None:
         reason = f"every attempt failed since {failing_since.isoformat()}"
         if await repository.disable_endpoint(conn, endpoint_id, now=now, reason=reason) and self._on_disabled:
             await self._on_disabled(conn, endpoint_id, now)
+
+
+def _describe_on(span: Span, outcome: str, result: AttemptResult) -> None:
+    span.set_attribute("flint.webhook_outcome", outcome)
+    if result.status_code is not None:
+        span.set_attribute("http.response.status_code", result.status_code)
+    if not result.delivered:
+        span.set_status(StatusCode.ERROR, outcome)

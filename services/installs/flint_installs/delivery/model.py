@@ -47,6 +47,7 @@ class NewDelivery:
     ordering_key: str
     body: bytes
     created_at: datetime
+    traceparent: str | None = None  # the routing's trace, continued by each attempt (migration 0005)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class ClaimedDelivery:
     attempts: int  # attempts made before this claim
     created_at: datetime
     url: str
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True)

@@ -166,8 +166,8 @@ async def wake_sender(conn: asyncpg.Connection) -> None:
 
 _INSERT_DELIVERY = """
 INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, ordering_key, body, status,
-                                next_attempt_at, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)
+                                next_attempt_at, created_at, traceparent)
+VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $8)
 ON CONFLICT (endpoint_id, event_id) DO NOTHING
 """
 
@@ -199,7 +199,7 @@ UPDATE webhook_deliveries d SET next_attempt_at = $2
 FROM due, webhook_endpoints e
 WHERE d.id = due.id AND e.id = d.endpoint_id
 RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.ordering_key, d.position, d.body, d.attempts,
-          d.created_at, e.url
+          d.created_at, e.url, d.traceparent
 """
 _RECORD_ATTEMPT = """
 INSERT INTO webhook_delivery_attempts (delivery_id, number, started_at, latency_ms, outcome, reason, detail,
@@ -248,7 +248,8 @@ async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
     """Queue ``delivery`` behind the earlier ones of its order; False when this event was
     already queued for this endpoint (a redelivered event is not sent twice)."""
     status = await conn.execute(_INSERT_DELIVERY, delivery.id, delivery.endpoint_id, delivery.event_id,
-                                delivery.event_type, delivery.ordering_key, delivery.body, delivery.created_at)
+                                delivery.event_type, delivery.ordering_key, delivery.body, delivery.created_at,
+                                delivery.traceparent)
     return status == "INSERT 0 1"
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from flint_chassis import outbox
+from flint_chassis import outbox, tracing
 from flint_chassis.consumer import Event, Subscription
 from flint_contracts import event_types
 from flint_contracts.envelope import EventEnvelope
@@ -96,9 +96,10 @@ async def _deliver(conn: asyncpg.Connection, target: Route, envelope: EventEnvel
     if not target.webhooks:
         return 0
     queued = 0
+    traceparent = tracing.current_traceparent()  # the consumer's: each attempt continues it
     for endpoint_id in target.recipient.endpoint_ids:
         queued += await repository.add_delivery(conn, NewDelivery(
             id=new_id("dlv"), endpoint_id=endpoint_id, event_id=envelope.id, event_type=envelope.type,
-            ordering_key=envelope.subject or envelope.id, body=body, created_at=now,
+            ordering_key=envelope.subject or envelope.id, body=body, created_at=now, traceparent=traceparent,
         ))
     return queued

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import httpcore
 
+from flint_chassis.tracing import TRACEPARENT
 from flint_contracts.text import replace_unsafe_text
 from flint_contracts.webhooks import DELIVERY_ID_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
 from flint_installs.delivery.config import DeliverySettings
@@ -45,6 +46,7 @@ class WebhookMessage:
     event_type: str
     delivery_id: str
     secrets: tuple[str, ...]  # every active secret of the endpoint: one v1 signature each
+    traceparent: str | None = None  # sent as the W3C ``traceparent`` header, so a receiver may continue the trace
 
 
 # httpcore looks at every connection of a pool, idle ones against each other, whenever a
@@ -147,7 +149,7 @@ def _url(endpoint: EndpointUrl) -> httpcore.URL:
 
 
 def _headers(endpoint: EndpointUrl, message: WebhookMessage, timestamp: int | None) -> list[tuple[str, str]]:
-    return [
+    headers = [
         ("Host", endpoint.host_header),
         ("User-Agent", USER_AGENT),
         ("Content-Type", "application/json"),
@@ -156,6 +158,9 @@ def _headers(endpoint: EndpointUrl, message: WebhookMessage, timestamp: int | No
         (EVENT_TYPE_HEADER, message.event_type),
         (DELIVERY_ID_HEADER, message.delivery_id),
     ]
+    if message.traceparent:
+        headers.append((TRACEPARENT, message.traceparent))
+    return headers
 
 
 def _decode(raw: bytes) -> str:
