@@ -213,6 +213,19 @@ def test_a_partial_capture_leaves_a_balance_due():
     assert order.amounts.balance_due == eur(1880)
 
 
+def test_a_refund_of_a_partly_paid_order_leaves_only_the_unpaid_part_due():
+    # given an order of 28.80 of which 10.00 was paid
+    order = new_order()
+    order.record_payment_captured(new_id("pay"), eur(1000), at=T0)
+
+    # when 4.00 of what was paid is refunded (goodwill)
+    order.record_refund_created(refund(400), at=T0)
+    order.record_refund_succeeded(refund(400), at=T0)
+
+    # then the buyer still owes the 18.80 never paid, not the 4.00 given back
+    assert (order.amounts.net_paid, order.amounts.balance_due, order.amounts.credit) == (eur(600), eur(1880), eur(0))
+
+
 def test_the_same_payment_twice_is_recorded_once():
     # given
     order, payment_id = paid_order()
@@ -308,7 +321,7 @@ def test_a_partial_refund_makes_the_order_partially_refunded_with_the_refund_lin
     assert entry.data["refund"]["reason"] == "requested_by_customer"
     assert entry.data["refund"]["actor"]["type"] == "app"
     assert (order.amounts.refunded, order.amounts.refund_pending) == (eur(1190), eur(0))
-    assert order.amounts.balance_due == eur(1190)
+    assert (order.amounts.balance_due, order.amounts.credit) == (eur(0), eur(0))  # nothing owed again
     assert entry.previous["payment_status"] == "paid"
 
 

@@ -179,8 +179,9 @@ class Order:
         captured = sum(p.amount.amount for p in self.payments if p.status == "captured")
         refunded = sum(r.amount.amount for r in self.refunds if r.status == "succeeded")
         pending = sum(r.amount.amount for r in self.refunds if r.status == "pending")
-        # A canceled order owes nothing, so whatever it still holds is the buyer's credit.
-        owed = 0 if self.status == "canceled" else total
+        # A refund lowers what the order charges (the buyer is never asked again for money the
+        # merchant gave back); a canceled order owes nothing, so whatever it holds is credit.
+        owed = 0 if self.status == "canceled" else total - refunded
         net_paid = captured - refunded
         return Figures(subtotal, tax, self.shipping.amount, discount, total, captured, refunded, pending, net_paid,
                        max(owed - net_paid, 0), max(net_paid - owed, 0))
