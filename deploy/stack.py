@@ -1,12 +1,17 @@
 """Flint's local launcher: Kafka (KRaft, from Maven Central jars) and PostgreSQL (Debian's
 server) without Docker, plus the Flint services, with all state under ``.flint/``.
 
-    python deploy/stack.py up [--infra-only]   start what is not running, write .flint/stack.env
-                                               (infra: Kafka, PostgreSQL and a mail sink)
+    python deploy/stack.py up [--infra-only] [--no-demo]
+                                               start what is not running, write .flint/stack.env
+                                               (infra: Kafka, PostgreSQL and a mail sink), the
+                                               example plugins, then the narrated demo
     python deploy/stack.py down                stop everything this launcher started
     python deploy/stack.py status              what runs, on which ports
     python deploy/stack.py logs [NAME]         tail the logs
     python deploy/stack.py reset               down, then delete all local data
+    python deploy/stack.py worker NAME [--clock-offset S]
+                                               one more worker of a service, in the foreground,
+                                               reading a clock S seconds ahead (demos, triggers)
 
 Kafka listens twice for clients: the services' internal PLAINTEXT listener, and a plugin
 listener (SASL/SCRAM-SHA-512, broker ACLs; docs/kafka.md) whose address `up` and `status`
@@ -75,6 +80,7 @@ class Service:
 
     def __post_init__(self) -> None:
         self.env_name = f"FLINT_{self.name.upper()}_URL"
+        self.port = int(os.environ.get(f"FLINT_{self.name.upper()}_PORT", self.port))  # a second stack beside
         own = f"FLINT_{self.name.upper()}_SECRET"
         if own not in self.secrets:
             self.secrets = (own, *self.secrets)
@@ -87,6 +93,21 @@ SERVICES: list[Service] = [
     Service("orders", "flint_orders", 8102),
     Service("refunds", "flint_refunds", 8103),
     Service("invoicing", "flint_invoicing", 8104),
+]
+
+
+@dataclass(frozen=True)
+class PluginProcess:
+    """An example plugin (examples/), run by the launcher once `deploy/demo` installed it: its
+    settings (app id, secret, Kafka credential, tokens file) are in plugins/<name>.env."""
+
+    name: str
+    script: str
+
+
+PLUGINS: list[PluginProcess] = [
+    PluginProcess("balance-chaser", "examples/balance_chaser/plugin.py"),
+    PluginProcess("refund-desk", "examples/refund_desk/plugin.py"),
 ]
 
 
@@ -413,18 +434,80 @@ def _service_urls() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- services
+def _service_env(service: Service, env: dict[str, str]) -> dict[str, str]:
+    return {**_service_urls(), **{k: os.environ.get(k, v) for k, v in service.defaults.items()}, **env,
+            **{name: _service_secret(name) for name in service.secrets},
+            f"FLINT_{service.name.upper()}_PORT": str(service.port)}
+
+
+def _python() -> str:
+    return str(VENV_PYTHON if VENV_PYTHON.exists() else sys.executable)
+
+
 def _service_up(service: Service, env: dict[str, str]) -> str:
     url = f"http://127.0.0.1:{service.port}"
     if _running_pid(service.name) and _port_open(service.port):
         return url
     log = STATE / "logs" / f"{service.name}.log"
-    python = str(VENV_PYTHON if VENV_PYTHON.exists() else sys.executable)
-    _spawn(service.name, [python, "-m", service.module], log,
-           env={**_service_urls(), **{k: os.environ.get(k, v) for k, v in service.defaults.items()}, **env,
-                **{name: _service_secret(name) for name in service.secrets},
-                f"FLINT_{service.name.upper()}_PORT": str(service.port)})
+    _spawn(service.name, [_python(), "-m", service.module], log, env=_service_env(service, env))
     _wait(f"service {service.name}", lambda: _http_ok(f"{url}/readyz"), 60, log)
     return url
+
+
+def run_worker(name: str, clock_offset: float) -> None:
+    """Replaces this process with one more worker of service ``name`` on the running stack,
+    whose clock reads ``clock_offset`` seconds ahead (FLINT_<NAME>_CLOCK_OFFSET): follow-up that
+    falls due tomorrow runs now. Stop it with SIGTERM; it changes every invoice it finds due then."""
+    service = next((s for s in SERVICES if s.name == name), None)
+    env = read_stack_env()
+    if service is None or not env:
+        raise StackError(f"no service {name!r}" if service is None else "the stack is not up: run `make up` first")
+    with socket.socket() as sock:  # its health routes need a port of their own
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    upper = name.upper()
+    worker_env = {**os.environ, **_service_env(service, env), f"FLINT_{upper}_ROLE": "worker",
+                  f"FLINT_{upper}_PORT": str(port), f"FLINT_{upper}_CLOCK_OFFSET": str(clock_offset)}
+    os.execve(_python(), [_python(), "-m", service.module], worker_env)
+
+
+# ---------------------------------------------------------------- example plugins and the demo
+def _plugin_env_file(plugin: PluginProcess) -> Path:
+    return STATE / "plugins" / f"{plugin.name}.env"
+
+
+def plugins_up(env: dict[str, str]) -> None:
+    """Installs the example plugins on a demo merchant (once: `python -m deploy.demo install`),
+    then starts each plugin that is not running."""
+    if not all(_plugin_env_file(p).exists() for p in PLUGINS):
+        _run_demo("install", env)
+    for plugin in PLUGINS:
+        if _running_pid(plugin.name):
+            continue
+        settings = dict(line.split("=", 1) for line in _plugin_env_file(plugin).read_text().splitlines() if "=" in line)
+        log = STATE / "logs" / f"{plugin.name}.log"
+        pid = _spawn(plugin.name, [_python(), plugin.script], log, env={**env, **settings, "PYTHONUNBUFFERED": "1"})
+        _wait(f"plugin {plugin.name}", lambda: _log_says(log, "reading flint.app.") or not _alive(pid), 60, log)
+        if not _alive(pid):
+            raise StackError(f"plugin {plugin.name} stopped at start; see {log}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:
+        return False
+
+
+def _log_says(log: Path, text: str) -> bool:
+    return log.exists() and text in log.read_text(errors="replace")
+
+
+def _run_demo(step: str, env: dict[str, str]) -> None:
+    """``python -m deploy.demo <step>`` (it needs the venv: httpx and the SDK)."""
+    done = subprocess.run([_python(), "-m", "deploy.demo", step], cwd=ROOT, env={**os.environ, **env}, check=False)
+    if done.returncode != 0:
+        raise StackError(f"the demo's {step} step failed (exit {done.returncode}); see the lines above")
 
 
 def _http_ok(url: str) -> bool:
@@ -438,7 +521,7 @@ def _http_ok(url: str) -> bool:
 
 
 # ---------------------------------------------------------------- commands
-def up(infra_only: bool) -> dict[str, str]:
+def up(infra_only: bool, demo: bool = False) -> dict[str, str]:
     env: dict[str, str] = {}
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         env["KAFKA_BOOTSTRAP_SERVERS"] = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
@@ -457,10 +540,16 @@ def up(infra_only: bool) -> dict[str, str]:
         for service in SERVICES:
             env[service.env_name] = _service_up(service, env)
             _write_stack_env(env)
+        plugins_up(env)
+        if demo:
+            _run_demo("run", env)
     return env
 
 
 def down() -> None:
+    for plugin in PLUGINS:
+        if _stop(plugin.name):
+            print(f"stopped plugin {plugin.name}")
     for service in reversed(SERVICES):
         if _stop(service.name):
             print(f"stopped {service.name}")
@@ -487,6 +576,9 @@ def status() -> int:
                            (_state("mailsink", _port_open(smtp_port)), f"smtp://127.0.0.1:{smtp_port} -> {MAIL_DIR}/"))))
     for service in SERVICES:
         rows.append((service.name, _state(service.name, _port_open(service.port)), f"http://127.0.0.1:{service.port}"))
+    for plugin in PLUGINS:
+        if _plugin_env_file(plugin).exists():
+            rows.append((plugin.name, _state(plugin.name, True), f"{plugin.script} (log {STATE / 'logs' / plugin.name}.log)"))
     for name, state, where in rows:
         print(f"{name:<14} {state:<8} {where}")
     if env:
@@ -494,6 +586,7 @@ def status() -> int:
     # Services count only when `up` started them (their URL is in stack.env): after
     # `up --infra-only` a stopped service is information, not a failure.
     expected = {"kafka", "postgres"} | {s.name for s in SERVICES if s.env_name in env}
+    expected |= {p.name for p in PLUGINS if _plugin_env_file(p).exists() and SERVICES[0].env_name in env}
     expected |= {"mail"} if "FLINT_SMTP_PORT" in env else set()
     if not external_kafka:
         expected.add("kafka-plugins")
@@ -527,6 +620,7 @@ def logs(name: str | None) -> None:
         "postgres": STATE / "postgres" / "postgres.log",
         "mail": STATE / "logs" / "mailsink.log",
         **{s.name: STATE / "logs" / f"{s.name}.log" for s in SERVICES},
+        **{p.name: STATE / "logs" / f"{p.name}.log" for p in PLUGINS},
     }
     chosen = [files[name]] if name else [f for f in files.values()]
     existing = [str(f) for f in chosen if f.exists()]
@@ -551,6 +645,10 @@ def main(argv: list[str] | None = None) -> int:
     up_cmd = sub.add_parser("up", help="start Kafka, PostgreSQL and the services")
     up_cmd.add_argument("--infra-only", action="store_true", help="only Kafka and PostgreSQL")
     up_cmd.add_argument("--json", action="store_true", help="print the environment as JSON")
+    up_cmd.add_argument("--no-demo", action="store_true", help="start everything, skip the narrated demo")
+    worker_cmd = sub.add_parser("worker", help="one more worker of a service, its clock moved ahead")
+    worker_cmd.add_argument("name")
+    worker_cmd.add_argument("--clock-offset", type=float, default=0.0, help="seconds ahead of the real time")
     sub.add_parser("down")
     sub.add_parser("status")
     logs_cmd = sub.add_parser("logs")
@@ -560,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "up":
             started = time.monotonic()
-            env = up(args.infra_only)
+            env = up(args.infra_only, demo=not (args.no_demo or args.json))
             if args.json:
                 print(json.dumps(env))
             else:
@@ -574,6 +672,8 @@ def main(argv: list[str] | None = None) -> int:
             logs(args.name)
         elif args.command == "reset":
             reset()
+        elif args.command == "worker":
+            run_worker(args.name, args.clock_offset)
     except StackError as error:
         print(f"flint stack: {error}", file=sys.stderr)
         return 1
