@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flint_cli import kafka_login, output
+from flint_cli import output
+from flint_cli.kafka_login import password_for
 from flint_cli.failures import USAGE, CliError
 from flint_cli.session import Session
 from flint_contracts import SCOPES, deliverable_to, event_types
@@ -42,7 +43,7 @@ def kafka_login(session: Session, bootstrap: str | None, password: str | None) -
     stored = session.profile.kafka
     secret = password or session.setting("FLINT_KAFKA_PASSWORD", stored=stored.password)
     if not secret:
-        secret, made_for = kafka_login.password_for(session)
+        secret, made_for = password_for(session)
         bootstrap = bootstrap or made_for
     address = session.setting("FLINT_KAFKA_PLUGIN_BOOTSTRAP", bootstrap, stored.bootstrap)
     if not address:
