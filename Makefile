@@ -3,9 +3,9 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := $(PY) deploy/stack.py
 
-.PHONY: help setup up down status logs reset test test-fast bench openapi asyncapi
+.PHONY: help setup up demo down status logs reset test test-fast bench openapi asyncapi
 help:
-	@echo "make up      set up and start Kafka, PostgreSQL and the Flint services"
+	@echo "make up      set up and start Kafka, PostgreSQL, the Flint services and the example plugins, then a narrated demo (DEMO=0 skips it)"
 	@echo "make test    set up and run the whole test suite (starts what it needs)"
 	@echo "make status | logs | down | reset"
 	@echo "make bench   benchmarks (on demand)"
@@ -16,7 +16,11 @@ setup:
 	@bash deploy/setup.sh
 
 up: setup
-	@$(STACK) up
+	@$(STACK) up $(if $(filter 0,$(DEMO)),--no-demo)
+
+# The narrated demo again, on the running stack (`make up` runs it once).
+demo:
+	@$(PY) -m deploy.demo run
 
 # The tests run a stack of their own under .flint/test (see tests/support/stack.py).
 TEST_STACK := FLINT_STATE_DIR=.flint/test

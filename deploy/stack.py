@@ -1,12 +1,17 @@
 """Flint's local launcher: Kafka (KRaft, from Maven Central jars) and PostgreSQL (Debian's
 server) without Docker, plus the Flint services, with all state under ``.flint/``.
 
-    python deploy/stack.py up [--infra-only]   start what is not running, write .flint/stack.env
-                                               (infra: Kafka, PostgreSQL and a mail sink)
+    python deploy/stack.py up [--infra-only] [--no-demo]
+                                               start what is not running, write .flint/stack.env
+                                               (infra: Kafka, PostgreSQL and a mail sink), the
+                                               example plugins, then the narrated demo
     python deploy/stack.py down                stop everything this launcher started
     python deploy/stack.py status              every component checked: health, versions, lag, outbox, dead letters
     python deploy/stack.py logs [NAME]         tail the logs
     python deploy/stack.py reset               down, then delete all local data
+    python deploy/stack.py worker NAME [--clock-offset S]
+                                               one more worker of a service, in the foreground,
+                                               reading a clock S seconds ahead (demos, triggers)
 
 Kafka listens twice for clients: the services' internal PLAINTEXT listener, and a plugin
 listener (SASL/SCRAM-SHA-512, broker ACLs; docs/kafka.md) whose address `up` and `status`
@@ -88,6 +93,21 @@ SERVICES: list[Service] = [
     Service("orders", "flint_orders", 8102),
     Service("refunds", "flint_refunds", 8103),
     Service("invoicing", "flint_invoicing", 8104),
+]
+
+
+@dataclass(frozen=True)
+class PluginProcess:
+    """An example plugin (examples/), run by the launcher once `deploy/demo` installed it: its
+    settings (app id, secret, Kafka credential, tokens file) are in plugins/<name>.env."""
+
+    name: str
+    script: str
+
+
+PLUGINS: list[PluginProcess] = [
+    PluginProcess("balance-chaser", "examples/balance_chaser/plugin.py"),
+    PluginProcess("refund-desk", "examples/refund_desk/plugin.py"),
 ]
 
 
@@ -414,16 +434,22 @@ def _service_urls() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- services
+def _service_env(service: Service, env: dict[str, str]) -> dict[str, str]:
+    return {**_service_urls(), **{k: os.environ.get(k, v) for k, v in service.defaults.items()}, **env,
+            **{name: _service_secret(name) for name in service.secrets},
+            f"FLINT_{service.name.upper()}_PORT": str(service.port), **_tracing_env(service)}
+
+
+def _python() -> str:
+    return str(VENV_PYTHON if VENV_PYTHON.exists() else sys.executable)
+
+
 def _service_up(service: Service, env: dict[str, str]) -> str:
     url = f"http://127.0.0.1:{service.port}"
     if _running_pid(service.name) and _port_open(service.port):
         return url
     log = STATE / "logs" / f"{service.name}.log"
-    python = str(VENV_PYTHON if VENV_PYTHON.exists() else sys.executable)
-    _spawn(service.name, [python, "-m", service.module], log,
-           env={**_service_urls(), **{k: os.environ.get(k, v) for k, v in service.defaults.items()}, **env,
-                **{name: _service_secret(name) for name in service.secrets},
-                f"FLINT_{service.name.upper()}_PORT": str(service.port), **_tracing_env(service)})
+    _spawn(service.name, [_python(), "-m", service.module], log, env=_service_env(service, env))
     _wait(f"service {service.name}", lambda: _http_ok(f"{url}/readyz"), 60, log)
     return url
 
@@ -434,6 +460,62 @@ def _tracing_env(service: Service) -> dict[str, str]:
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "FLINT_TRACE_FILE" in os.environ:
         return {}
     return {"FLINT_TRACE_FILE": str(STATE / "traces" / f"{service.name}.jsonl")}
+
+
+def run_worker(name: str, clock_offset: float) -> None:
+    """Replaces this process with one more worker of service ``name`` on the running stack,
+    whose clock reads ``clock_offset`` seconds ahead (FLINT_<NAME>_CLOCK_OFFSET): follow-up that
+    falls due tomorrow runs now. Stop it with SIGTERM; it changes every invoice it finds due then."""
+    service = next((s for s in SERVICES if s.name == name), None)
+    env = read_stack_env()
+    if service is None or not env:
+        raise StackError(f"no service {name!r}" if service is None else "the stack is not up: run `make up` first")
+    with socket.socket() as sock:  # its health routes need a port of their own
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    upper = name.upper()
+    worker_env = {**os.environ, **_service_env(service, env), f"FLINT_{upper}_ROLE": "worker",
+                  f"FLINT_{upper}_PORT": str(port), f"FLINT_{upper}_CLOCK_OFFSET": str(clock_offset)}
+    os.execve(_python(), [_python(), "-m", service.module], worker_env)
+
+
+# ---------------------------------------------------------------- example plugins and the demo
+def _plugin_env_file(plugin: PluginProcess) -> Path:
+    return STATE / "plugins" / f"{plugin.name}.env"
+
+
+def plugins_up(env: dict[str, str]) -> None:
+    """Installs the example plugins on a demo merchant (once: `python -m deploy.demo install`),
+    then starts each plugin that is not running."""
+    if not all(_plugin_env_file(p).exists() for p in PLUGINS):
+        _run_demo("install", env)
+    for plugin in PLUGINS:
+        if _running_pid(plugin.name):
+            continue
+        settings = dict(line.split("=", 1) for line in _plugin_env_file(plugin).read_text().splitlines() if "=" in line)
+        log = STATE / "logs" / f"{plugin.name}.log"
+        pid = _spawn(plugin.name, [_python(), plugin.script], log, env={**env, **settings, "PYTHONUNBUFFERED": "1"})
+        _wait(f"plugin {plugin.name}", lambda: _log_says(log, "reading flint.app.") or not _alive(pid), 60, log)
+        if not _alive(pid):
+            raise StackError(f"plugin {plugin.name} stopped at start; see {log}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:
+        return False
+
+
+def _log_says(log: Path, text: str) -> bool:
+    return log.exists() and text in log.read_text(errors="replace")
+
+
+def _run_demo(step: str, env: dict[str, str]) -> None:
+    """``python -m deploy.demo <step>`` (it needs the venv: httpx and the SDK)."""
+    done = subprocess.run([_python(), "-m", "deploy.demo", step], cwd=ROOT, env={**os.environ, **env}, check=False)
+    if done.returncode != 0:
+        raise StackError(f"the demo's {step} step failed (exit {done.returncode}); see the lines above")
 
 
 def _http_ok(url: str) -> bool:
@@ -447,7 +529,7 @@ def _http_ok(url: str) -> bool:
 
 
 # ---------------------------------------------------------------- commands
-def up(infra_only: bool) -> dict[str, str]:
+def up(infra_only: bool, demo: bool = False) -> dict[str, str]:
     env: dict[str, str] = {}
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         env["KAFKA_BOOTSTRAP_SERVERS"] = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
@@ -466,10 +548,16 @@ def up(infra_only: bool) -> dict[str, str]:
         for service in SERVICES:
             env[service.env_name] = _service_up(service, env)
             _write_stack_env(env)
+        plugins_up(env)
+        if demo:
+            _run_demo("run", env)
     return env
 
 
 def down() -> None:
+    for plugin in PLUGINS:
+        if _stop(plugin.name):
+            print(f"stopped plugin {plugin.name}")
     for service in reversed(SERVICES):
         if _stop(service.name):
             print(f"stopped {service.name}")
@@ -505,7 +593,8 @@ def status() -> int:
     env = {**read_stack_env(), **{k: v for k, v in os.environ.items() if v}}
     probe = _probe(env)
     rows = [_kafka_row(env, probe), _plugin_row(env), _postgres_row(env, probe), _mail_row(env),
-            *(_service_row(service, env, probe) for service in SERVICES)]
+            *(_service_row(service, env, probe) for service in SERVICES),
+            *(_plugin_row_of(plugin) for plugin in PLUGINS if _plugin_env_file(plugin).exists())]
     for row in rows:
         details = " ".join(f"{key}={value}" for key, value in row.details.items())
         print(f"{row.name:<14} {row.state:<10} {row.where}{'  ' + details if details else ''}".rstrip())
@@ -524,6 +613,7 @@ def _expected(env: dict[str, str]) -> set[str]:
     """What must be healthy: the servers; services `up` started (their URL is in stack.env or
     the environment: after `up --infra-only` a stopped service is information, not a failure)."""
     expected = {"kafka", "postgres"} | {s.name for s in SERVICES if s.env_name in env}
+    expected |= {p.name for p in PLUGINS if _plugin_env_file(p).exists() and SERVICES[0].env_name in env}
     expected |= {"mail"} if "FLINT_SMTP_PORT" in env or "FLINT_SMTP_HOST" in env else set()
     if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or os.environ.get("FLINT_KAFKA_PLUGIN_BOOTSTRAP"):
         expected.add("kafka-plugins")
@@ -600,6 +690,13 @@ def _mail_row(env: dict[str, str]) -> Row:
         return Row("mail", "running", where)
     state = "unhealthy" if external or _running_pid("mailsink") else "stopped"
     return Row("mail", state, where, problem=f"the mail server does not answer at {host}:{port}")
+
+
+def _plugin_row_of(plugin: PluginProcess) -> Row:
+    """An example plugin: running while its process lives (it has no health route)."""
+    running = bool(_running_pid(plugin.name))
+    return Row(plugin.name, "running" if running else "stopped", f"{plugin.script} (log {STATE / 'logs' / plugin.name}.log)",
+               problem=None if running else f"plugin {plugin.name} is not running; see its log")
 
 
 def _service_row(service: Service, env: dict[str, str], probe: dict | None) -> Row:
@@ -734,6 +831,7 @@ def logs(name: str | None) -> None:
         "postgres": STATE / "postgres" / "postgres.log",
         "mail": STATE / "logs" / "mailsink.log",
         **{s.name: STATE / "logs" / f"{s.name}.log" for s in SERVICES},
+        **{p.name: STATE / "logs" / f"{p.name}.log" for p in PLUGINS},
     }
     chosen = [files[name]] if name else [f for f in files.values()]
     existing = [str(f) for f in chosen if f.exists()]
@@ -758,6 +856,10 @@ def main(argv: list[str] | None = None) -> int:
     up_cmd = sub.add_parser("up", help="start Kafka, PostgreSQL and the services")
     up_cmd.add_argument("--infra-only", action="store_true", help="only Kafka and PostgreSQL")
     up_cmd.add_argument("--json", action="store_true", help="print the environment as JSON")
+    up_cmd.add_argument("--no-demo", action="store_true", help="start everything, skip the narrated demo")
+    worker_cmd = sub.add_parser("worker", help="one more worker of a service, its clock moved ahead")
+    worker_cmd.add_argument("name")
+    worker_cmd.add_argument("--clock-offset", type=float, default=0.0, help="seconds ahead of the real time")
     sub.add_parser("down")
     sub.add_parser("status")
     logs_cmd = sub.add_parser("logs")
@@ -767,7 +869,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "up":
             started = time.monotonic()
-            env = up(args.infra_only)
+            env = up(args.infra_only, demo=not (args.no_demo or args.json))
             if args.json:
                 print(json.dumps(env))
             else:
@@ -781,6 +883,8 @@ def main(argv: list[str] | None = None) -> int:
             logs(args.name)
         elif args.command == "reset":
             reset()
+        elif args.command == "worker":
+            run_worker(args.name, args.clock_offset)
     except StackError as error:
         print(f"flint stack: {error}", file=sys.stderr)
         return 1

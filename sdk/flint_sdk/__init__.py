@@ -4,11 +4,13 @@
   pagination, idempotency keys, retries and typed errors (:mod:`flint_sdk.errors`);
 - :class:`InstallFlow` / :class:`AsyncInstallFlow`: the OAuth install with PKCE;
 - :class:`Plugin`: the app's Kafka topic, handlers by event type;
+- :func:`kafka_credential`: the app's login for its topic;
 - :func:`verify`: webhook signatures; :func:`read_event`: an event's bytes as typed models.
 
 It depends on ``flint_contracts`` and public packages only, never on Flint's services.
 """
 
+from flint_contracts.money import Money
 from flint_sdk.async_client import AsyncFlintClient
 from flint_sdk.auth import AppTokens, MerchantCredentials, StaticToken, TokenSet
 from flint_sdk.base import ClientOptions
@@ -32,7 +34,18 @@ from flint_sdk.errors import (
     UnavailableError,
 )
 from flint_sdk.events import Event, read_event
-from flint_sdk.models import Install, Invoice, Order, Page, Refund, RefundContext, RefundQuote, TimelineEntry
+from flint_sdk.kafka_credential import KafkaCredential, kafka_credential
+from flint_sdk.models import (
+    Install,
+    Invoice,
+    Order,
+    Page,
+    Refund,
+    RefundContext,
+    RefundQuote,
+    Refusal,
+    TimelineEntry,
+)
 from flint_sdk.pkce import AsyncInstallFlow, InstallDenied, InstallError, InstallFlow, PendingInstall, StateMismatch
 from flint_sdk.retries import RetryPolicy
 from flint_sdk.webhooks import (
@@ -61,8 +74,9 @@ __all__ = [
     "ApiError", "AppTokens", "AsyncFlintClient", "AsyncInstallFlow", "AuthError", "AuthenticationError",
     "ClientOptions", "ConflictError", "DedupStore", "Event", "Failure", "FieldError", "FlintClient",
     "FlintConnectionError", "FlintError", "HandlerFailed", "Install", "InstallDenied", "InstallError", "InstallFlow",
-    "InvalidRequestError", "InvalidSignature", "Invoice", "MemoryDedupStore", "MerchantCredentials", "NotFoundError",
+    "InvalidRequestError", "InvalidSignature", "Invoice", "KafkaCredential", "MemoryDedupStore", "MerchantCredentials", "Money",
+    "NotFoundError",
     "OAuthError", "Order", "Outcome", "Page", "PendingInstall", "PermissionDeniedError", "Plugin", "RateLimitedError",
-    "Refund", "RefundContext", "RefundQuote", "RetryPolicy", "ServerError", "StateMismatch", "StaticToken",
-    "TimelineEntry", "TokenSet", "UnavailableError", "read_event", "sign", "verify",
+    "Refund", "RefundContext", "RefundQuote", "Refusal", "RetryPolicy", "ServerError", "StateMismatch", "StaticToken",
+    "TimelineEntry", "TokenSet", "UnavailableError", "kafka_credential", "read_event", "sign", "verify",
 ]

@@ -7,13 +7,13 @@ fields a plugin reads most (ids, statuses, money) and keep every other field as 
 sent it (``extra="allow"``: ``order.line_items`` is there, as a list of dicts). Their field
 names are the API's, so moving to the contract models changes no caller.
 
-Refunds and invoices are typed by their id and status only: those services are not built
-yet, so nothing here claims more of their shape.
+Refunds, quotes and invoices type the fields a plugin acts on (ids, statuses, money, the pay
+link, the quote's refusals); the rest of each answer stays as sent.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -95,21 +95,60 @@ class Install(FlintModel):
 
 
 class Refund(FlintModel):
-    """A refund (refunds service)."""
+    """A refund (refunds service): ``pending``, then ``succeeded`` or ``failed``."""
 
     id: str
+    order_id: str
     status: str
+    amount: Money
+    reason: str
+    note: str | None = None
+    failure_reason: str | None = None
+    created_at: datetime
+
+
+class Refusal(FlintModel):
+    """Why a refund would be refused (``code`` is stable, ``field`` the input at fault)."""
+
+    code: str
+    message: str
+    field: str | None = None
 
 
 class RefundQuote(FlintModel):
-    """What a refund would take and why (``POST /v1/refunds/quote``); changes nothing."""
+    """What a refund would take and why (``POST /v1/refunds/quote``); changes nothing.
+    ``accepted`` when nothing would refuse it now."""
+
+    order_id: str
+    currency: str
+    total: Money
+    max_refundable: Money
+    refusals: list[Refusal] = []
+
+    @property
+    def accepted(self) -> bool:
+        return not self.refusals
 
 
 class Invoice(FlintModel):
-    """An invoice (invoicing service)."""
+    """An invoice (invoicing service): ``open``, then ``paid``, ``void`` or ``uncollectible``;
+    ``overdue`` once open past its due date. ``hosted_url`` is where the buyer pays."""
 
     id: str
+    order_id: str
+    number: int
+    display_number: str
     status: str
+    overdue: bool
+    amount_due: Money
+    amount_paid: Money
+    amount_remaining: Money
+    due_date: date
+    reminder_policy: list[int]
+    memo: str | None = None
+    hosted_url: str | None = None
+    payment_id: str | None = None
+    created_at: datetime
 
 
 class Page(BaseModel, Generic[T]):
@@ -124,5 +163,5 @@ class Page(BaseModel, Generic[T]):
 
 __all__ = [
     "Amounts", "EventEnvelope", "FlintModel", "Install", "Invoice", "Order", "Page", "Refund", "RefundContext",
-    "RefundQuote", "TimelineEntry",
+    "RefundQuote", "Refusal", "TimelineEntry",
 ]

@@ -94,7 +94,7 @@ class Installs(_Resource):
 
 
 class Refunds(_Resource):
-    """Refunds (refunds service; not built yet, see flint_sdk.api.refunds)."""
+    """Refunds (refunds service, docs/refunds.md): quotes, refunds with a reason."""
 
     def quote(self, order_id: str, *, lines: Sequence[dict[str, Any]] | None = None, amount: Money | None = None,
               shipping: Shipping = None, payment_id: str | None = None) -> RefundQuote:
@@ -119,12 +119,17 @@ class Refunds(_Resource):
 
 
 class Invoices(_Resource):
-    """Invoices (invoicing service; not built yet, see flint_sdk.api.invoices)."""
+    """Invoices (invoicing service, docs/invoicing.md): hosted pay link, reminders, follow-up."""
 
-    def create(self, order_id: str, *, amount: Money | None = None, due_date: date | None = None,
-               reminder_policy: dict[str, Any] | None = None, idempotency_key: str | None = None) -> Invoice:
+    def create(self, order_id: str, *, due_date: date, amount: Money | None = None,
+               reminder_policy: Sequence[int] | None = None, memo: str | None = None,
+               idempotency_key: str | None = None) -> Invoice:
+        """An open invoice for ``amount`` (default: all the order still owes not yet invoiced),
+        due on ``due_date`` (today at the earliest), reminding the buyer on the days of
+        ``reminder_policy`` relative to it (default ``[-3, 0, 3, 7]``)."""
         return self._client.run(invoices.create(order_id, amount=amount, due_date=due_date,
-                                                reminder_policy=reminder_policy, idempotency_key=idempotency_key))
+                                                reminder_policy=reminder_policy, memo=memo,
+                                                idempotency_key=idempotency_key))
 
     def get(self, invoice_id: str) -> Invoice:
         return self._client.run(invoices.get(invoice_id))

@@ -7,7 +7,9 @@ demand. Requests go over real sockets, with the sync and the async client.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 
@@ -17,6 +19,7 @@ from flint_sdk import (
     FlintClient,
     FlintConnectionError,
     InvalidRequestError,
+    Money,
     RateLimitedError,
     RetryPolicy,
     UnavailableError,
@@ -30,6 +33,15 @@ ORDER = {
     "amounts": {name: {"amount": 0, "currency": "EUR"} for name in
                 ("total", "captured", "refunded", "refund_pending", "net_paid", "balance_due", "credit")},
     "created_at": "2026-11-27T12:00:00Z", "updated_at": "2026-11-27T12:00:00Z",
+}
+DUE = date(2026, 12, 11)
+_EUR = {"amount": 4880, "currency": "EUR"}
+INVOICE = {  # an invoice as the invoicing service answers it (the fields the SDK types, and more)
+    "object": "invoice", "id": "inv_01JD3Z6Q0G8V6M4X2K9T7B5N1S", "order_id": "ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S",
+    "number": 42, "display_number": "INV-0042", "status": "open", "overdue": False, "currency": "EUR",
+    "amount_due": _EUR, "amount_paid": {"amount": 0, "currency": "EUR"}, "amount_remaining": _EUR,
+    "due_date": "2026-12-11", "reminder_policy": [-3, 0, 7], "memo": "The balance.",
+    "hosted_url": "http://127.0.0.1:8104/pay/3kq9wZ0x", "payment_id": None, "created_at": "2026-11-27T12:00:00Z",
 }
 RATE_LIMITED = Answer(429, problem(429, "rate_limited"), {"Retry-After": "1"})
 
@@ -127,7 +139,7 @@ def test_a_503_that_persists_is_raised_as_unavailable(server):
 def test_a_keyless_post_whose_connection_drops_is_raised_not_retried(server):
     # given the server reads a POST and drops the connection without answering (it may have applied it)
     path = "/v1/invoices/inv_01JD3Z6Q0G8V6M4X2K9T7B5N1S/send"
-    server.script("POST", path, DROP, Answer(200, {"id": "inv_01JD3Z6Q0G8V6M4X2K9T7B5N1S", "status": "open"}))
+    server.script("POST", path, DROP, Answer(200, INVOICE))
     waits = Waits()
     # when the plugin sends the invoice without an Idempotency-Key
     with client(server, waits) as flint, pytest.raises(FlintConnectionError):
@@ -140,7 +152,7 @@ def test_a_keyless_post_whose_connection_drops_is_raised_not_retried(server):
 
 async def test_the_async_client_does_not_retry_a_keyless_post_either(server):
     path = "/v1/invoices/inv_01JD3Z6Q0G8V6M4X2K9T7B5N1S/remind"
-    server.script("POST", path, DROP, Answer(200, {"id": "inv_01JD3Z6Q0G8V6M4X2K9T7B5N1S", "status": "open"}))
+    server.script("POST", path, DROP, Answer(200, INVOICE))
     async with async_client(server, Waits()) as flint:
         with pytest.raises(FlintConnectionError):
             await flint.invoices.remind("inv_01JD3Z6Q0G8V6M4X2K9T7B5N1S")
@@ -149,11 +161,11 @@ async def test_the_async_client_does_not_retry_a_keyless_post_either(server):
 
 def test_a_create_is_retried_with_the_same_idempotency_key(server):
     # given the first create's connection drops, then the server answers
-    created = {"id": "inv_01JD3Z6Q0G8V6M4X2K9T7B5N1S", "status": "open"}
+    created = INVOICE
     server.script("POST", "/v1/invoices", DROP, Answer(503, problem(503, "service_unavailable")), Answer(201, created))
     # when the plugin creates an invoice (the client adds a key of its own)
     with client(server, Waits()) as flint:
-        invoice = flint.invoices.create("ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S")
+        invoice = flint.invoices.create("ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S", due_date=DUE)
     # then it was sent three times with one key, so the server applies it at most once
     assert invoice.id == created["id"]
     keys = [r.headers.get("Idempotency-Key") for r in server.seen("POST", "/v1/invoices")]
@@ -161,12 +173,12 @@ def test_a_create_is_retried_with_the_same_idempotency_key(server):
 
 
 def test_two_creates_get_two_keys(server):
-    created = {"id": "inv_01JD3Z6Q0G8V6M4X2K9T7B5N1S", "status": "open"}
+    created = INVOICE
     server.script("POST", "/v1/invoices", Answer(201, created))
     with client(server, Waits()) as flint:
-        flint.invoices.create("ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S")
-        flint.invoices.create("ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S", idempotency_key="mine-1")
-        flint.invoices.create("ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S")
+        flint.invoices.create("ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S", due_date=DUE)
+        flint.invoices.create("ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S", due_date=DUE, idempotency_key="mine-1")
+        flint.invoices.create("ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S", due_date=DUE)
     keys = [r.headers.get("Idempotency-Key") for r in server.seen("POST", "/v1/invoices")]
     assert len(set(keys)) == 3 and keys[1] == "mine-1"
 
@@ -177,7 +189,19 @@ def test_a_422_is_raised_at_once(server):
                                                                correlation_id="req_1")))
     waits = Waits()
     with client(server, waits) as flint, pytest.raises(InvalidRequestError) as raised:
-        flint.invoices.create("ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S")
+        flint.invoices.create("ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S", due_date=DUE)
     assert raised.value.code == "validation_failed" and raised.value.correlation_id == "req_1"
     assert [(e.field, e.code) for e in raised.value.errors] == [("amount", "too_small")]
     assert waits.seconds == [] and len(server.seen("POST", "/v1/invoices")) == 1
+
+
+def test_an_invoice_is_created_with_its_due_date_reminders_and_memo_and_read_typed(server):
+    server.script("POST", "/v1/invoices", Answer(201, INVOICE))
+    with client(server, Waits()) as flint:
+        invoice = flint.invoices.create("ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S", due_date=DUE, reminder_policy=(-3, 0, 7),
+                                        memo="The balance.")
+    [request] = server.seen("POST", "/v1/invoices")
+    assert json.loads(request.body) == {"order_id": "ord_01JD3Z6Q0G8V6M4X2K9T7B5N1S", "due_date": "2026-12-11",
+                                        "reminder_policy": [-3, 0, 7], "memo": "The balance."}
+    assert (invoice.display_number, invoice.amount_due, invoice.due_date) == ("INV-0042", Money(**_EUR), DUE)
+    assert invoice.hosted_url == INVOICE["hosted_url"] and not invoice.overdue

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flint_cli import output
+from flint_cli.kafka_login import password_for
 from flint_cli.failures import USAGE, CliError
 from flint_cli.session import Session
 from flint_contracts import SCOPES, deliverable_to, event_types
@@ -36,11 +37,15 @@ class KafkaLogin:
 
 def kafka_login(session: Session, bootstrap: str | None, password: str | None) -> KafkaLogin:
     """The app's credential: options, else ``FLINT_KAFKA_PLUGIN_BOOTSTRAP`` /
-    ``FLINT_KAFKA_PASSWORD``, else the profile, else the stack's ``stack.env`` (listener only)."""
+    ``FLINT_KAFKA_PASSWORD``, else the profile, else the stack's ``stack.env`` (listener only);
+    with no password anywhere, the app's credential asked of Flint (:mod:`flint_cli.kafka_login`)."""
     app = session.app()
     stored = session.profile.kafka
-    address = session.setting("FLINT_KAFKA_PLUGIN_BOOTSTRAP", bootstrap, stored.bootstrap)
     secret = password or session.setting("FLINT_KAFKA_PASSWORD", stored=stored.password)
+    if not secret:
+        secret, made_for = password_for(session)
+        bootstrap = bootstrap or made_for
+    address = session.setting("FLINT_KAFKA_PLUGIN_BOOTSTRAP", bootstrap, stored.bootstrap)
     if not address:
         raise CliError("the broker's plugin listener is unknown: pass --bootstrap HOST:PORT, set "
                        "FLINT_KAFKA_PLUGIN_BOOTSTRAP, or run inside the checkout whose stack is up")

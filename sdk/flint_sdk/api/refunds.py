@@ -1,5 +1,4 @@
-"""Refunds service calls, as docs/product.md defines them. The refunds service is not built
-yet: these calls follow the documented routes and fields and are not tested against it."""
+"""Refunds service calls (docs/refunds.md, "HTTP API")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""``flint apps create``: register your app on your stack and keep its credentials.
+"""``flint apps create``: register your app on your stack and keep its credentials;
+``flint apps kafka-credential``: the app's Kafka login for its own topic.
 
 The app's redirect URI is the CLI's own callback, ``http://127.0.0.1:<port>/callback``, where
 ``flint install`` catches the merchant's browser coming back from the consent page.
@@ -10,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from flint_cli import admin, output
+from flint_cli import admin, kafka_login, output
 from flint_cli.failures import USAGE, CliError
 from flint_cli.profile import StoredApp
 from flint_cli.state import session
@@ -60,3 +61,21 @@ def create(ctx: typer.Context,
                      f"with its client secret.", markup=False)
     output.out.print(f"Scopes: {' '.join(made['scopes'])}; redirect URI {made['redirect_uris'][0]}", markup=False)
     output.out.print("Next: `flint install` to install it on your merchant.", markup=False)
+
+
+@app.command("kafka-credential")
+def kafka_credential(ctx: typer.Context,
+                     rotate: Annotated[bool, typer.Option(
+                         "--rotate", help="A new password; the old one stops logging in at once.")] = False,
+                     as_json: Annotated[bool, typer.Option("--json", help="Print the credential as JSON.")] = False,
+                     ) -> None:
+    """Make the app's Kafka credential (Flint shows the password once) and keep it in the
+    profile, for `flint events tail` and `flint listen` (they make it themselves when needed)."""
+    current = session(ctx)
+    credential = kafka_login.fetch(current, rotate=rotate)
+    if as_json:
+        output.print_json(credential)
+        return
+    output.out.print(f"Kafka credential of {credential.username} kept in profile {current.store.name!r}: "
+                     f"topic {credential.topic}, listener {credential.bootstrap_servers}, consumer groups "
+                     f"{credential.group_prefix}.*", markup=False)

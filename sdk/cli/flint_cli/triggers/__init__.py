@@ -8,9 +8,10 @@ one entry to :data:`SCENARIOS`.
 
 from __future__ import annotations
 
-from flint_cli.triggers import order_paid
+from flint_cli.triggers import invoice_overdue, invoice_paid, order_paid, partial_refund
 from flint_cli.triggers.context import Scenario, TriggerContext
 
-SCENARIOS: dict[str, Scenario] = {scenario.name: scenario for scenario in (order_paid.SCENARIO,)}
+SCENARIOS: dict[str, Scenario] = {scenario.name: scenario for scenario in (
+    order_paid.SCENARIO, partial_refund.SCENARIO, invoice_paid.SCENARIO, invoice_overdue.SCENARIO)}
 
 __all__ = ["SCENARIOS", "Scenario", "TriggerContext"]

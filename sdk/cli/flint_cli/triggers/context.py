@@ -6,13 +6,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flint_cli import output
 from flint_cli.failures import CliError
 from flint_cli.session import Session
 from flint_cli.triggers.sandbox import Sandbox
-from flint_sdk import FlintClient, Order
+from flint_sdk import ApiError, FlintClient, Order
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -40,6 +42,20 @@ class TriggerContext:
                     raise CliError(f"order {order_id} was not {what} within {self.wait_seconds:.0f}s "
                                    f"(payment status {order.payment_status}); are the services running? "
                                    "(`flint dev status`)")
+                time.sleep(0.2)
+
+    def once_known(self, what: str, call: Callable[[], T], not_yet: Callable[[ApiError], bool]) -> T:
+        """``call()``, again while it fails with an error ``not_yet`` says will pass: a service
+        that learns of an order from its events (refunds, invoicing) knows it a moment after
+        the orders service answered. Give ``call`` a fixed idempotency key, so it acts once."""
+        deadline = time.monotonic() + self.wait_seconds
+        with output.step(f"Waiting until {what}"):
+            while True:
+                try:
+                    return call()
+                except ApiError as error:
+                    if not not_yet(error) or time.monotonic() > deadline:
+                        raise
                 time.sleep(0.2)
 
 

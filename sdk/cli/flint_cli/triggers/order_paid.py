@@ -7,9 +7,12 @@ from typing import Any
 
 from flint_cli.triggers.context import Scenario, TriggerContext
 from flint_cli.triggers.samples import camping_order
+from flint_sdk import Order
 
 
-def order_paid(trigger: TriggerContext) -> dict[str, Any]:
+def create_and_pay(trigger: TriggerContext) -> tuple[Order, dict[str, Any]]:
+    """The camping order, paid in full; the order once the orders service shows it paid, and
+    the payment (``payment.captured``'s data)."""
     merchant = trigger.session.merchant()
     order = trigger.merchant.orders.create(camping_order())
     total = order.amounts.total
@@ -18,7 +21,11 @@ def order_paid(trigger: TriggerContext) -> dict[str, Any]:
     payment = envelope["data"]
     trigger.say(f"Captured payment {payment['payment_id']} ({payment['processor_reference']}) and published "
                 f"payment.captured.")
-    paid = trigger.wait_for_order(order.id, "paid", lambda current: current.payment_status == "paid")
+    return trigger.wait_for_order(order.id, "paid", lambda current: current.payment_status == "paid"), payment
+
+
+def order_paid(trigger: TriggerContext) -> dict[str, Any]:
+    paid, payment = create_and_pay(trigger)
     trigger.say(f"Order {paid.id} is paid: the app gets order.created and order.paid.")
     return {"scenario": SCENARIO.name, "order": paid, "payment": payment}
 
