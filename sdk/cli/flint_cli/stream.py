@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from flint_sdk import Plugin
 
 CONNECT_TIMEOUT = 15.0
+STOP_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,11 @@ def _report_skipped(failure: Failure) -> None:
 
 
 async def _stop_quietly(plugin: Plugin) -> None:
+    """Disconnects, within ``STOP_TIMEOUT``: Ctrl-C must end the command even when the broker
+    keeps the consumer waiting (a group rebalancing, a broker that went away)."""
     try:
-        await plugin.stop()
-    except Exception:  # noqa: BLE001, S110 - already failing or done; the first error is what matters
+        await asyncio.wait_for(plugin.stop(), STOP_TIMEOUT)
+    except Exception:  # noqa: BLE001, S110 - already failing, done or slow; the first error is what matters
         pass
 
 
