@@ -53,7 +53,7 @@ WRONG_TOKEN_KIND = problem_type(
 MAX_REDIRECT_URI_LENGTH = 2000
 
 
-def context(request: Request) -> ServiceContext:
+async def context(request: Request) -> ServiceContext:
     return request.app.state.installs
 
 

@@ -79,8 +79,9 @@ class ServiceHttp:
         return self._cursors
 
 
-def service_http(request: Request) -> ServiceHttp:
-    """The chassis' per-app state, for routes (``Depends(service_http)``)."""
+async def service_http(request: Request) -> ServiceHttp:
+    """The chassis' per-app state, for routes (``Depends(service_http)``). Async on purpose:
+    FastAPI runs a plain ``def`` dependency in its thread pool, a thread hop per request."""
     return request.app.state.http
 
 
