@@ -53,6 +53,10 @@ PG_PORT = int(os.environ.get("FLINT_PG_PORT", "55432"))
 SMTP_PORT = int(os.environ.get("FLINT_SMTP_PORT", "8025"))
 MAIL_DIR = STATE / "mail"
 SERVICE_DATABASES = ("flint_installs", "flint_orders", "flint_refunds", "flint_invoicing")
+# Processes per service (`make up REPLICAS=2`): 1 runs each service as one `--role all`
+# process; N runs its API as N uvicorn workers on its port and N `--role worker` processes
+# (their health routes on the port + 10, + 20 ...), sharing consumer groups and the outbox.
+REPLICAS = int(os.environ.get("FLINT_REPLICAS", "1"))
 
 
 class StackError(RuntimeError):
@@ -75,6 +79,8 @@ class Service:
 
     def __post_init__(self) -> None:
         self.env_name = f"FLINT_{self.name.upper()}_URL"
+        # FLINT_<NAME>_PORT moves it (a second stack beside the default one)
+        self.port = int(os.environ.get(f"FLINT_{self.name.upper()}_PORT", self.port))
         own = f"FLINT_{self.name.upper()}_SECRET"
         if own not in self.secrets:
             self.secrets = (own, *self.secrets)
@@ -413,18 +419,32 @@ def _service_urls() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- services
+def _service_processes(service: Service) -> list[tuple[str, list[str], int]]:
+    """(pid name, arguments, HTTP port) of each process ``service`` runs with REPLICAS."""
+    if REPLICAS <= 1:
+        return [(service.name, [], service.port)]
+    return [(service.name, ["--role", "api", "--workers", str(REPLICAS)], service.port)] + [
+        (f"{service.name}-worker-{k}", ["--role", "worker"], service.port + 10 * k) for k in range(1, REPLICAS + 1)]
+
+
 def _service_up(service: Service, env: dict[str, str]) -> str:
     url = f"http://127.0.0.1:{service.port}"
-    if _running_pid(service.name) and _port_open(service.port):
-        return url
-    log = STATE / "logs" / f"{service.name}.log"
     python = str(VENV_PYTHON if VENV_PYTHON.exists() else sys.executable)
-    _spawn(service.name, [python, "-m", service.module], log,
-           env={**_service_urls(), **{k: os.environ.get(k, v) for k, v in service.defaults.items()}, **env,
-                **{name: _service_secret(name) for name in service.secrets},
-                f"FLINT_{service.name.upper()}_PORT": str(service.port)})
-    _wait(f"service {service.name}", lambda: _http_ok(f"{url}/readyz"), 60, log)
+    for name, arguments, port in _service_processes(service):
+        if _running_pid(name) and _port_open(port):
+            continue
+        log = STATE / "logs" / f"{name}.log"
+        _spawn(name, [python, "-m", service.module, *arguments], log,
+               env={**_service_urls(), **{k: os.environ.get(k, v) for k, v in service.defaults.items()}, **env,
+                    **{name: _service_secret(name) for name in service.secrets},
+                    f"FLINT_{service.name.upper()}_PORT": str(port)})
+        _wait(f"service {name}", lambda port=port: _http_ok(f"http://127.0.0.1:{port}/readyz"), 60, log)
     return url
+
+
+def _worker_names(service: Service) -> list[str]:
+    """The pid names of the service's worker processes that a `REPLICAS` run left behind."""
+    return sorted(p.stem for p in (STATE / "run").glob(f"{service.name}-worker-*.pid"))
 
 
 def _http_ok(url: str) -> bool:
@@ -462,8 +482,9 @@ def up(infra_only: bool) -> dict[str, str]:
 
 def down() -> None:
     for service in reversed(SERVICES):
-        if _stop(service.name):
-            print(f"stopped {service.name}")
+        for name in (*_worker_names(service), service.name):
+            if _stop(name):
+                print(f"stopped {name}")
     if _stop("mailsink"):
         print("stopped mail sink")
     if _stop("kafka", timeout=60):
@@ -487,13 +508,17 @@ def status() -> int:
                            (_state("mailsink", _port_open(smtp_port)), f"smtp://127.0.0.1:{smtp_port} -> {MAIL_DIR}/"))))
     for service in SERVICES:
         rows.append((service.name, _state(service.name, _port_open(service.port)), f"http://127.0.0.1:{service.port}"))
+        for name in _worker_names(service):  # REPLICAS: its worker processes, health routes only
+            port = service.port + 10 * int(name.rsplit("-", 1)[1])
+            rows.append((name, _state(name, _port_open(port)), f"http://127.0.0.1:{port}/readyz"))
     for name, state, where in rows:
-        print(f"{name:<14} {state:<8} {where}")
+        print(f"{name:<18} {state:<8} {where}")
     if env:
-        print(f"{'env file':<14} {STACK_ENV}")
+        print(f"{'env file':<18} {STACK_ENV}")
     # Services count only when `up` started them (their URL is in stack.env): after
     # `up --infra-only` a stopped service is information, not a failure.
     expected = {"kafka", "postgres"} | {s.name for s in SERVICES if s.env_name in env}
+    expected |= {name for name, _, _ in rows if "-worker-" in name}
     expected |= {"mail"} if "FLINT_SMTP_PORT" in env else set()
     if not external_kafka:
         expected.add("kafka-plugins")
@@ -527,6 +552,7 @@ def logs(name: str | None) -> None:
         "postgres": STATE / "postgres" / "postgres.log",
         "mail": STATE / "logs" / "mailsink.log",
         **{s.name: STATE / "logs" / f"{s.name}.log" for s in SERVICES},
+        **{name: STATE / "logs" / f"{name}.log" for s in SERVICES for name in _worker_names(s)},
     }
     chosen = [files[name]] if name else [f for f in files.values()]
     existing = [str(f) for f in chosen if f.exists()]

@@ -52,19 +52,31 @@ class FaultStack:
     replicas: int = 1
     proxy_kafka: bool = False
     proxy_postgres: bool = False
-    kafka: KafkaBroker = field(init=False)
-    postgres: PostgresCluster = field(init=False)
+    kafka: KafkaBroker | None = field(init=False, default=None)
+    postgres: PostgresCluster | None = field(init=False, default=None)
     kafka_proxy: TcpProxy | None = field(init=False, default=None)
     postgres_proxy: TcpProxy | None = field(init=False, default=None)
     processes: dict[str, list[ServiceProcess]] = field(init=False, default_factory=dict)
-    logs: Path = field(init=False)
+    logs: Path = field(init=False, repr=False)
     merchant_id: str = field(init=False, default="")
     token: str = field(init=False, default="")
     app_id: str = field(init=False, default="")
 
     # --- servers -------------------------------------------------------------------------------
 
-    async def start(self) -> FaultStack:
+    async def __aenter__(self) -> FaultStack:
+        """Starts everything; whatever did start is stopped again when something fails."""
+        try:
+            await self._start_all()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _start_all(self) -> None:
         os.environ.setdefault("FLINT_TEST_PG_PORTS", "20480-20499")  # the postgres helper's own range
         self.logs = Path(tempfile.mkdtemp(prefix="flint-faults-"))
         advertised = free_port() if self.proxy_kafka else None
@@ -94,7 +106,6 @@ class FaultStack:
         await self._start(self.processes["installs"])
         await asyncio.gather(*(self._start(self.processes[n]) for n in SERVICES[1:]))
         await self._merchant_and_app(admin_key)
-        return self
 
     @property
     def database_url(self) -> str:
@@ -117,14 +128,17 @@ class FaultStack:
         await asyncio.to_thread(process.wait_ready)
 
     async def stop(self) -> None:
-        for processes in self.processes.values():
-            for process in processes:
-                process.stop()
+        """Stops whatever runs (also after a start that failed half way)."""
+        await asyncio.gather(*(asyncio.to_thread(p.stop) for ps in self.processes.values() for p in ps))
         for proxy in (self.kafka_proxy, self.postgres_proxy):
             if proxy is not None:
                 await proxy.stop()
-        self.kafka.remove()
-        self.postgres.remove()
+        if self.kafka is not None:
+            self.kafka.remove()
+        if self.postgres is not None:
+            self.postgres.remove()
+        if not hasattr(self, "logs"):
+            return
         if os.environ.get("FLINT_FAULTS_KEEP_LOGS"):
             print(f"fault stack logs kept in {self.logs}")
         else:

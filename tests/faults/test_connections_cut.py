@@ -22,8 +22,7 @@ CUTS = 6 if LONG else 3
 
 @pytest.mark.parametrize("link", ["postgres", "kafka"])
 async def test_connections_cut_mid_load(sizes: Sizes, record, link: str):
-    stack = await FaultStack(proxy_kafka=link == "kafka", proxy_postgres=link == "postgres").start()
-    try:
+    async with FaultStack(proxy_kafka=link == "kafka", proxy_postgres=link == "postgres") as stack:
         proxy = stack.kafka_proxy if link == "kafka" else stack.postgres_proxy
         load = Load(stack, orders=sizes.orders, rate=sizes.rate)
         running = asyncio.create_task(load.run())
@@ -38,5 +37,3 @@ async def test_connections_cut_mid_load(sizes: Sizes, record, link: str):
         outcome.notes["connections_cut"] = cut
         record(outcome)
         assert cut >= CUTS, "the proxy had nothing to cut: the services do not go through it"
-    finally:
-        await stack.stop()

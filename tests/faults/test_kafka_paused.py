@@ -18,8 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_kafka_paused_mid_load(sizes: Sizes, record):
-    stack = await FaultStack().start()
-    try:
+    async with FaultStack() as stack:
         load = Load(stack, orders=sizes.orders, rate=sizes.rate)
         running = asyncio.create_task(load.run())
         await asyncio.sleep(sizes.orders / sizes.rate / 4)
@@ -32,5 +31,3 @@ async def test_kafka_paused_mid_load(sizes: Sizes, record):
         await running
         outcome = await count(stack, load, f"Kafka SIGSTOP {sizes.kafka_pause:g} s", healed_at=healed_at)
         record(outcome)
-    finally:
-        await stack.stop()

@@ -52,8 +52,7 @@ async def unavailable_answers(stack: FaultStack) -> list[str]:
 
 
 async def test_postgres_stopped_immediately_mid_load(sizes: Sizes, record):
-    stack = await FaultStack().start()
-    try:
+    async with FaultStack() as stack:
         load = Load(stack, orders=sizes.orders, rate=sizes.rate)
         running = asyncio.create_task(load.run())
         await asyncio.sleep(sizes.orders / sizes.rate / 3)
@@ -69,5 +68,3 @@ async def test_postgres_stopped_immediately_mid_load(sizes: Sizes, record):
         outcome.server_errors += len(wrong)
         outcome.notes["while_down"] = wrong
         record(outcome)
-    finally:
-        await stack.stop()

@@ -33,8 +33,7 @@ def assignment(bootstrap: str, group: str) -> dict[str, set[int]]:
 
 
 async def test_two_orders_workers_split_partitions_and_one_can_die(sizes: Sizes, record):
-    stack = await FaultStack(replicas=2).start()
-    try:
+    async with FaultStack(replicas=2) as stack:
         groups = create_runtime(OrdersSettings()).consumer_groups()
         assert GROUP in groups
 
@@ -65,5 +64,3 @@ async def test_two_orders_workers_split_partitions_and_one_can_die(sizes: Sizes,
                               healed_at=killed_at + rebalance)
         outcome.notes["rebalance_seconds"] = rebalance
         record(outcome)
-    finally:
-        await stack.stop()

@@ -20,8 +20,7 @@ KILLED = ("orders", "installs", "refunds", "invoicing") if LONG else ("orders",)
 
 
 async def test_a_service_killed_mid_load_loses_nothing_and_applies_nothing_twice(sizes: Sizes, record):
-    stack = await FaultStack().start()
-    try:
+    async with FaultStack() as stack:
         load = Load(stack, orders=sizes.orders, rate=sizes.rate)
         running = asyncio.create_task(load.run())
         for name in KILLED:
@@ -34,5 +33,3 @@ async def test_a_service_killed_mid_load_loses_nothing_and_applies_nothing_twice
         await running
         outcome = await count(stack, load, f"SIGKILL {', '.join(KILLED)}", healed_at=healed_at)
         record(outcome)
-    finally:
-        await stack.stop()
