@@ -80,10 +80,16 @@ class FaultStack:
         os.environ.setdefault("FLINT_TEST_PG_PORTS", "20480-20499")  # the postgres helper's own range
         self.logs = Path(tempfile.mkdtemp(prefix="flint-faults-"))
         advertised = free_port() if self.proxy_kafka else None
-        self.kafka = KafkaBroker(advertised_port=advertised)
-        self.postgres = PostgresCluster()
-        self.postgres.start()
-        await asyncio.to_thread(self.kafka.start)
+
+        def postgres() -> None:
+            self.postgres = PostgresCluster()
+            self.postgres.start()
+
+        def kafka() -> None:
+            self.kafka = KafkaBroker(advertised_port=advertised)
+            self.kafka.start()
+
+        await asyncio.gather(asyncio.to_thread(postgres), asyncio.to_thread(kafka))
         if self.proxy_kafka:
             self.kafka_proxy = TcpProxy(self.kafka.port, port=advertised)
             await self.kafka_proxy.start()

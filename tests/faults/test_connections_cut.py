@@ -15,7 +15,7 @@ from tests.faults.ledger import count
 from tests.faults.load import Load
 from tests.faults.stack import FaultStack
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 CUTS = 6 if LONG else 3
 

@@ -14,7 +14,7 @@ from tests.faults.ledger import count
 from tests.faults.load import Load
 from tests.faults.stack import FaultStack
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 
 async def test_kafka_paused_mid_load(sizes: Sizes, record):

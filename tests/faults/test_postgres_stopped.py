@@ -16,7 +16,7 @@ from tests.faults.ledger import count
 from tests.faults.load import Load
 from tests.faults.stack import FaultStack
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 
 def probes(stack: FaultStack) -> list[tuple[str, str, str, dict | None]]:

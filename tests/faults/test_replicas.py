@@ -19,7 +19,7 @@ from tests.faults.load import Load
 from tests.faults.stack import FaultStack
 from tests.support.polling import eventually
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 GROUP = OrdersSettings().group("payments")  # one of the orders worker's groups (3 partitions)
 

@@ -13,7 +13,7 @@ from tests.faults.ledger import count
 from tests.faults.load import Load
 from tests.faults.stack import FaultStack
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 # Short: the orders service (its API and its relay, one process). Long: every service in turn.
 KILLED = ("orders", "installs", "refunds", "invoicing") if LONG else ("orders",)
