@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -86,31 +87,56 @@ def broker_heap_mb(port: int) -> dict[str, float]:
     return found
 
 
+def _groups(name: str, prefix: str) -> dict[str, tuple[str, ...]]:
+    """The consumer groups (and their topics) of service ``name`` under ``prefix``."""
+    if name == "installs":
+        from flint_installs.delivery import router
+
+        return {f"{prefix}installs.{s.name}": s.topics for s in router.subscriptions()}
+    import importlib
+
+    app = importlib.import_module(f"flint_{name}.app")
+    config = importlib.import_module(f"flint_{name}.config")
+    settings_type = next(v for k, v in vars(config).items() if k.endswith("Settings") and k != "ServiceSettings"
+                         and isinstance(v, type) and getattr(v, "service_name", None) == name)
+    return app.create_runtime(settings_type(consumer_group_prefix=prefix)).consumer_groups()
+
+
 def idle_services(env: dict[str, str], settle_seconds: float = 5.0) -> dict[str, float]:
     """Each service idle, role ``all``, all four started side by side: resident memory in MB
-    once every one has been ready for ``settle_seconds``."""
+    once every one has been ready for ``settle_seconds``. Their consumer groups start at the
+    end of the topics (idle means no backlog of the shared topics' history to read); each
+    service's output goes to a file (a pipe nobody reads would block it once full)."""
     import asyncio
     import sys
+    import tempfile
 
+    from bench.app_topic_latency import groups_at_end
     from bench.orders_get import ROOT, Issuer, free_port, recreate, wait_ready
 
     issuer = Issuer()
+    logs = Path(tempfile.mkdtemp(prefix="flint-bench-idle-"))
     processes: dict[str, tuple[subprocess.Popen, int]] = {}
+    names = ("installs", "orders", "refunds", "invoicing")
+    prefix = f"bench-idle-{secrets.token_hex(4)}."
+    groups = {group: topics for name in names for group, topics in _groups(name, prefix).items()}
+    asyncio.run(groups_at_end(env["KAFKA_BOOTSTRAP_SERVERS"], groups))
     try:
-        for name in ("installs", "orders", "refunds", "invoicing"):
+        for name in names:
             database = f"flint_bench_idle_{name}"
             asyncio.run(recreate(env["DATABASE_URL"], database))
             port, upper = free_port(), name.upper()
             service_env = {
                 **os.environ, "DATABASE_URL": env["DATABASE_URL"], "KAFKA_BOOTSTRAP_SERVERS": env["KAFKA_BOOTSTRAP_SERVERS"],
                 "DATABASE_NAME": database, f"FLINT_{upper}_PORT": str(port), f"FLINT_{upper}_SECRET": secrets.token_urlsafe(40),
-                f"FLINT_{upper}_GROUP_PREFIX": f"bench-idle-{secrets.token_hex(4)}.", "FLINT_LOG_LEVEL": "WARNING",
+                f"FLINT_{upper}_GROUP_PREFIX": prefix, "FLINT_LOG_LEVEL": "WARNING",
                 "FLINT_INSTALLS_URL": issuer.url if name != "installs" else f"http://127.0.0.1:{port}",
                 "FLINT_ADMIN_KEY": secrets.token_urlsafe(24), "FLINT_SANDBOX_DATABASE": "flint_bench_idle_sandbox",
             }
-            processes[name] = (subprocess.Popen(
-                [sys.executable, "-m", f"flint_{name}", "--role", "all"], cwd=ROOT, env=service_env,
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True), port)
+            with open(logs / f"{name}.log", "wb") as log:
+                processes[name] = (subprocess.Popen(
+                    [sys.executable, "-m", f"flint_{name}", "--role", "all"], cwd=ROOT, env=service_env,
+                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True), port)
         for process, port in processes.values():
             wait_ready(port, process)
         time.sleep(settle_seconds)
@@ -119,6 +145,7 @@ def idle_services(env: dict[str, str], settle_seconds: float = 5.0) -> dict[str,
         for process, _ in processes.values():
             stop_group(process)
         issuer.close()
+        shutil.rmtree(logs, ignore_errors=True)
 
 
 def stop_group(process: subprocess.Popen) -> None:

@@ -242,7 +242,8 @@ def wait_ready(port: int, server: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"orders API exited: {server.stderr.read().decode()[-2000:]}")
+            output = server.stderr.read().decode()[-2000:] if server.stderr else "(see its log)"
+            raise RuntimeError(f"the service exited: {output}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
                 if response.status == 200:
