@@ -77,12 +77,11 @@ class FaultStack:
         await self.stop()
 
     async def _start_all(self) -> None:
-        os.environ.setdefault("FLINT_TEST_PG_PORTS", "20480-20499")  # the postgres helper's own range
         self.logs = Path(tempfile.mkdtemp(prefix="flint-faults-"))
         advertised = free_port() if self.proxy_kafka else None
 
         def postgres() -> None:
-            self.postgres = PostgresCluster()
+            self.postgres = PostgresCluster(ports=os.environ.get("FLINT_TEST_FAULT_PG_PORTS", "20480-20499"))
             self.postgres.start()
 
         def kafka() -> None:
