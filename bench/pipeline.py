@@ -85,8 +85,11 @@ async def steady(running: Pipeline, window: Window, rate: float, warmup: float, 
                 response = await client.post("/v1/orders", content=order_body(number),
                                              headers={"X-Correlation-Id": correlation_id})
                 window.acknowledged(response.status_code == 201)
+                if response.status_code != 201:  # refused: no event will come
+                    window.sent_at.pop(correlation_id, None)
             except httpx.HTTPError:
                 window.acknowledged(False)
+                window.sent_at.pop(correlation_id, None)
 
         tasks: list[asyncio.Task] = []
         started = time.monotonic()
