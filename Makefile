@@ -3,20 +3,25 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STACK := $(PY) deploy/stack.py
 
-.PHONY: help setup up demo down status logs reset test test-fast bench openapi asyncapi
+.PHONY: help setup up demo down status logs reset test test-fast bench faults openapi asyncapi
 help:
 	@echo "make up      set up and start Kafka, PostgreSQL, the Flint services and the example plugins, then a narrated demo (DEMO=0 skips it)"
 	@echo "make test    set up and run the whole test suite (starts what it needs)"
 	@echo "make status | logs | down | reset"
-	@echo "make bench   benchmarks (on demand)"
+	@echo "make bench   benchmarks (on demand; BENCH_QUICK=1 for a short run): one table, JSON in bench/results/"
+	@echo "make faults  the long fault suite (its own Kafka, PostgreSQL and services, broken under load)"
+	@echo "make up REPLICAS=2   two API and two worker processes per service"
 	@echo "make openapi  regenerate docs/openapi/<service>.json"
 	@echo "make asyncapi  regenerate docs/asyncapi/ from the contracts"
 
 setup:
 	@bash deploy/setup.sh
 
+# Processes per service (deploy/stack.py, FLINT_REPLICAS): `make up REPLICAS=2`.
+REPLICAS ?= 1
+
 up: setup
-	@$(STACK) up $(if $(filter 0,$(DEMO)),--no-demo)
+	@FLINT_REPLICAS=$(REPLICAS) $(STACK) up $(if $(filter 0,$(DEMO)),--no-demo)
 
 # The narrated demo again, on the running stack (`make up` runs it once).
 demo:
@@ -44,6 +49,10 @@ test: setup
 
 bench: setup
 	@$(PY) -m bench
+
+# The fault suite's long version (the short one runs inside `make test`): tests/faults.
+faults: setup
+	@FLINT_FAULTS_LONG=1 $(PY) -m pytest -m faults tests/faults $(PYTEST_ARGS)
 
 # Each service's OpenAPI document, generated from its routes (tests/http fails when one is stale).
 OPENAPI_SERVICES := installs orders refunds invoicing

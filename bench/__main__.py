@@ -1,7 +1,8 @@
-"""`python -m bench`: every benchmark, one after the other (GET /v1/orders/{id}, then POST /v1/orders)."""
+"""`python -m bench` (`make bench`): every benchmark, one table; see bench/run.py."""
 
-from bench import orders_create, orders_get
+import sys
+
+from bench.run import main
 
 if __name__ == "__main__":
-    orders_get.main([])
-    orders_create.main([])
+    sys.exit(main())

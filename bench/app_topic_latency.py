@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import secrets
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -163,7 +166,22 @@ async def measure(bootstrap: str, orders_url: str, token: str, topic: str, rate:
     return latencies, created
 
 
-async def bench(env: dict[str, str], rate: float, seconds: float, warmup: float) -> tuple[list[float], int]:
+@dataclass
+class Pipeline:
+    """The orders and installs services running, one app installed by one merchant."""
+
+    bootstrap: str
+    orders_url: str
+    orders_port: int
+    token: str
+    topic: str
+    processes: dict[str, subprocess.Popen]
+
+
+@contextlib.asynccontextmanager
+async def pipeline(env: dict[str, str], orders_env: dict[str, str] | None = None) -> AsyncIterator[Pipeline]:
+    """Fresh databases, consumer groups at the end of their topics, the two services as
+    processes (``--role all``), and the app's topic; everything stopped afterwards."""
     server_url, bootstrap = env["DATABASE_URL"], env["KAFKA_BOOTSTRAP_SERVERS"]
     for name in (INSTALLS_DB, ORDERS_DB):
         await recreate(server_url, name)
@@ -185,18 +203,25 @@ async def bench(env: dict[str, str], rate: float, seconds: float, warmup: float)
         orders = start("flint_orders", {
             **common, "DATABASE_NAME": ORDERS_DB, "FLINT_ORDERS_PORT": str(orders_port), "FLINT_INSTALLS_URL": issuer.url,
             "FLINT_ORDERS_SECRET": secrets.token_urlsafe(40), "FLINT_ORDERS_GROUP_PREFIX": f"bench-{run}.",
+            **(orders_env or {}),
         }, orders_port)
         try:
             merchant_id, app_id = await install_app(server_url, installs_url, admin_key)
             await ensure_topics(bootstrap, [app_topic(app_id)])
             token = issuer.merchant_token(merchant_id, "orders:write orders:read")
-            return await measure(bootstrap, f"http://127.0.0.1:{orders_port}", token, app_topic(app_id), rate,
-                                 seconds, warmup)
+            yield Pipeline(bootstrap, f"http://127.0.0.1:{orders_port}", orders_port, token, app_topic(app_id),
+                           {"orders": orders, "installs": installs})
         finally:
             stop(orders)
     finally:
         stop(installs)
         issuer.close()
+
+
+async def bench(env: dict[str, str], rate: float, seconds: float, warmup: float) -> tuple[list[float], int]:
+    async with pipeline(env) as running:
+        return await measure(running.bootstrap, running.orders_url, running.token, running.topic, rate,
+                             seconds, warmup)
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -181,6 +181,8 @@ class CreateClient(asyncio.Protocol):
             self.expected = end + 4 + int(head[start + 15:stop if stop > 0 else None])
         if len(self.buffer) >= self.expected:
             self.window.acknowledged(self.status == 201)
+            if self.status != 201:  # refused: no event will come, so it is not waited for
+                self.window.sent_at.pop(f"bench-{self.name}-{self.sent}", None)
             if self.status != 201 and not self.window.errors % 100:
                 print(f"  {self.status}: {bytes(self.buffer[:self.expected])[-300:]!r}", file=sys.stderr)
             del self.buffer[:self.expected]

@@ -176,7 +176,10 @@ async def seed(server_url: str, count: int, install: tuple[str, str, str]) -> li
 # --- the two measurements -------------------------------------------------------------------------------
 
 
-def run_api(env: dict[str, str], issuer: Issuer, token: str, order_ids: list[str], args: argparse.Namespace) -> dict:
+def run_api(env: dict[str, str], issuer: Issuer, token: str, order_ids: list[str], args: argparse.Namespace,
+            loads: dict[str, list[str]] | None = None) -> dict:
+    """Starts the orders API and drives each load (name -> paths) in turn; returns each
+    load's figures (``GET /v1/orders/{id}`` alone unless ``loads`` names others)."""
     port = free_port()
     server_env = {
         **os.environ, **env, "DATABASE_NAME": BENCH_DB, "FLINT_INSTALLS_URL": issuer.url,
@@ -188,31 +191,37 @@ def run_api(env: dict[str, str], issuer: Issuer, token: str, order_ids: list[str
     }
     server = subprocess.Popen([sys.executable, "-m", "flint_orders"], env=server_env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    if loads is None:
+        loads = {"one": [f"/v1/orders/{order_id}" for order_id in random.sample(order_ids, min(len(order_ids), 512))]}
     try:
         wait_ready(port, server)
-        paths = [f"/v1/orders/{order_id}" for order_id in random.sample(order_ids, min(len(order_ids), 512))]
-        check = urllib.request.Request(f"http://127.0.0.1:{port}{paths[0]}", headers={"Authorization": f"Bearer {token}"})
+        one = next(iter(loads.values()))[0]
+        check = urllib.request.Request(f"http://127.0.0.1:{port}{one}", headers={"Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(check, timeout=5) as response:
-            assert response.status == 200 and json.loads(response.read())["id"] == paths[0].rsplit("/", 1)[1]
-        command = [sys.executable, "-m", "bench.loadgen", "--port", str(port), "--token", token,
-                   "--clients", str(args.clients), "--seconds", str(args.seconds), "--warmup", "2"]
-        for path in paths:
-            command += ["--path", path]
-        cpu_before = process_group_cpu(server.pid)
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=args.seconds + 60)
-        cpu = process_group_cpu(server.pid) - cpu_before
-        if result.returncode != 0:
-            raise RuntimeError(f"load generator failed: {result.stderr.strip()[-2000:]}")
-        measured = json.loads(result.stdout.strip().splitlines()[-1])
-        # The server's CPU over warm-up and measurement, per request answered in that time.
-        total_requests = measured["rps"] * (measured["seconds"] + 2)
-        return {**measured, "server_cpu_us_per_request": cpu / total_requests * 1e6}
+            assert response.status == 200, f"{one} answered {response.status}"
+        return {name: _drive(port, server.pid, token, paths, args) for name, paths in loads.items()}
     finally:
         os.killpg(server.pid, 15)
         try:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, 9)
+
+
+def _drive(port: int, server_pid: int, token: str, paths: list[str], args: argparse.Namespace) -> dict:
+    command = [sys.executable, "-m", "bench.loadgen", "--port", str(port), "--token", token,
+               "--clients", str(args.clients), "--seconds", str(args.seconds), "--warmup", "2"]
+    for path in paths:
+        command += ["--path", path]
+    cpu_before = process_group_cpu(server_pid)
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=args.seconds + 60)
+    cpu = process_group_cpu(server_pid) - cpu_before
+    if result.returncode != 0:
+        raise RuntimeError(f"load generator failed: {result.stderr.strip()[-2000:]}")
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    # The server's CPU over warm-up and measurement, per request answered in that time.
+    total_requests = measured["rps"] * (measured["seconds"] + 2)
+    return {**measured, "server_cpu_us_per_request": cpu / max(total_requests, 1) * 1e6}
 
 
 def process_group_cpu(pgid: int) -> float:
@@ -233,7 +242,8 @@ def wait_ready(port: int, server: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"orders API exited: {server.stderr.read().decode()[-2000:]}")
+            output = server.stderr.read().decode()[-2000:] if server.stderr else "(see its log)"
+            raise RuntimeError(f"the service exited: {output}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
                 if response.status == 200:
@@ -289,7 +299,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         token = issuer.token(*install, scopes="orders:read")
         print(f"GET /v1/orders/{{id}}: {args.clients} clients, {args.seconds:g} s, {args.workers} workers ...", flush=True)
-        api = run_api(env, issuer, token, order_ids, args)
+        api = run_api(env, issuer, token, order_ids, args)["one"]
     finally:
         issuer.close()
     print(f"pgbench -S -c {args.clients} -j 2 -T {int(args.seconds)} (scale {args.scale}) ...", flush=True)
@@ -304,6 +314,34 @@ def main(argv: list[str] | None = None) -> None:
           f"{api['errors']} non-200 answers; API server CPU {api['server_cpu_us_per_request']:.0f} us per request")
     ok = ratio >= 0.10 and api["p99_ms"] <= 50 and api["errors"] == 0
     print("target met" if ok else "target NOT met")
+
+
+def figures(env: dict[str, str], *, seconds: float, orders: int) -> list:
+    """The read rows of `make bench`: one order and a page of 50, 64 clients, beside pgbench -S."""
+    from bench.figures import Figure
+
+    args = argparse.Namespace(seconds=seconds, clients=64, workers=2, pool=16, orders=orders, scale=10)
+    install = (new_id("mer"), new_id("ins"), new_id("app"))
+    order_ids = asyncio.run(seed(env["DATABASE_URL"], args.orders, install))
+    issuer = Issuer()
+    try:
+        token = issuer.token(*install, scopes="orders:read")
+        one = [f"/v1/orders/{order_id}" for order_id in random.sample(order_ids, min(len(order_ids), 512))]
+        api = run_api(env, issuer, token, order_ids, args, {"one": one, "list": ["/v1/orders?limit=50"]})
+    finally:
+        issuer.close()
+    pg = run_pgbench(env, args)
+    rows = []
+    for name, label in (("one", "GET /v1/orders/{id}"), ("list", "GET /v1/orders?limit=50")):
+        figures = api[name]
+        notes = {"errors": figures["errors"], "server_cpu_us_per_request": figures["server_cpu_us_per_request"]}
+        rows += [
+            Figure(f"read: {label}", figures["rps"], "req/s", pg["rps"], "pgbench -S",
+                   ("ratio", ">=", 0.10) if name == "one" else None, notes=notes),
+            Figure(f"read: {label} p99", figures["p99_ms"], "ms", pg["p99_ms"], "pgbench -S",
+                   ("value", "<=", 50.0) if name == "one" else None),
+        ]
+    return rows
 
 
 if __name__ == "__main__":

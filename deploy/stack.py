@@ -58,6 +58,10 @@ PG_PORT = int(os.environ.get("FLINT_PG_PORT", "55432"))
 SMTP_PORT = int(os.environ.get("FLINT_SMTP_PORT", "8025"))
 MAIL_DIR = STATE / "mail"
 SERVICE_DATABASES = ("flint_installs", "flint_orders", "flint_refunds", "flint_invoicing")
+# Processes per service (`make up REPLICAS=2`): 1 runs each service as one `--role all`
+# process; N runs its API as N uvicorn workers on its port and N `--role worker` processes
+# (their health routes on the port + 10, + 20 ...), sharing consumer groups and the outbox.
+REPLICAS = int(os.environ.get("FLINT_REPLICAS", "1"))
 
 
 class StackError(RuntimeError):
@@ -444,14 +448,29 @@ def _python() -> str:
     return str(VENV_PYTHON if VENV_PYTHON.exists() else sys.executable)
 
 
+def _service_processes(service: Service) -> list[tuple[str, list[str], int]]:
+    """(pid name, arguments, HTTP port) of each process ``service`` runs with REPLICAS."""
+    if REPLICAS <= 1:
+        return [(service.name, [], service.port)]
+    return [(service.name, ["--role", "api", "--workers", str(REPLICAS)], service.port)] + [
+        (f"{service.name}-worker-{k}", ["--role", "worker"], service.port + 10 * k) for k in range(1, REPLICAS + 1)]
+
+
 def _service_up(service: Service, env: dict[str, str]) -> str:
     url = f"http://127.0.0.1:{service.port}"
-    if _running_pid(service.name) and _port_open(service.port):
-        return url
-    log = STATE / "logs" / f"{service.name}.log"
-    _spawn(service.name, [_python(), "-m", service.module], log, env=_service_env(service, env))
-    _wait(f"service {service.name}", lambda: _http_ok(f"{url}/readyz"), 60, log)
+    for name, arguments, port in _service_processes(service):
+        if _running_pid(name) and _port_open(port):
+            continue
+        log = STATE / "logs" / f"{name}.log"
+        _spawn(name, [_python(), "-m", service.module, *arguments], log,
+               env={**_service_env(service, env), f"FLINT_{service.name.upper()}_PORT": str(port)})
+        _wait(f"service {name}", lambda port=port: _http_ok(f"http://127.0.0.1:{port}/readyz"), 60, log)
     return url
+
+
+def _worker_names(service: Service) -> list[str]:
+    """The pid names of the service's worker processes that a `REPLICAS` run left behind."""
+    return sorted(p.stem for p in (STATE / "run").glob(f"{service.name}-worker-*.pid"))
 
 
 def _tracing_env(service: Service) -> dict[str, str]:
@@ -559,8 +578,9 @@ def down() -> None:
         if _stop(plugin.name):
             print(f"stopped plugin {plugin.name}")
     for service in reversed(SERVICES):
-        if _stop(service.name):
-            print(f"stopped {service.name}")
+        for name in (*_worker_names(service), service.name):
+            if _stop(name):
+                print(f"stopped {name}")
     if _stop("mailsink"):
         print("stopped mail sink")
     if _stop("kafka", timeout=60):
@@ -593,15 +613,15 @@ def status() -> int:
     env = {**read_stack_env(), **{k: v for k, v in os.environ.items() if v}}
     probe = _probe(env)
     rows = [_kafka_row(env, probe), _plugin_row(env), _postgres_row(env, probe), _mail_row(env),
-            *(_service_row(service, env, probe) for service in SERVICES),
+            *(row for service in SERVICES for row in (_service_row(service, env, probe), *_worker_rows(service))),
             *(_plugin_row_of(plugin) for plugin in PLUGINS if _plugin_env_file(plugin).exists())]
     for row in rows:
         details = " ".join(f"{key}={value}" for key, value in row.details.items())
-        print(f"{row.name:<14} {row.state:<10} {row.where}{'  ' + details if details else ''}".rstrip())
+        print(f"{row.name:<18} {row.state:<10} {row.where}{'  ' + details if details else ''}".rstrip())
         for note in row.notes:
-            print(f"{'':<14} {note}")
+            print(f"{'':<18} {note}")
     for label, value in _pointers(env, probe):
-        print(f"{label:<14} {value}")
+        print(f"{label:<18} {value}")
     problems = [row.problem for row in rows if row.problem and row.name in _expected(env)]
     if problems:
         print(f"flint status: unhealthy: {'; '.join(problems)}", file=sys.stderr)
@@ -614,6 +634,7 @@ def _expected(env: dict[str, str]) -> set[str]:
     the environment: after `up --infra-only` a stopped service is information, not a failure)."""
     expected = {"kafka", "postgres"} | {s.name for s in SERVICES if s.env_name in env}
     expected |= {p.name for p in PLUGINS if _plugin_env_file(p).exists() and SERVICES[0].env_name in env}
+    expected |= {name for s in SERVICES for name in _worker_names(s)}
     expected |= {"mail"} if "FLINT_SMTP_PORT" in env or "FLINT_SMTP_HOST" in env else set()
     if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or os.environ.get("FLINT_KAFKA_PLUGIN_BOOTSTRAP"):
         expected.add("kafka-plugins")
@@ -690,6 +711,17 @@ def _mail_row(env: dict[str, str]) -> Row:
         return Row("mail", "running", where)
     state = "unhealthy" if external or _running_pid("mailsink") else "stopped"
     return Row("mail", state, where, problem=f"the mail server does not answer at {host}:{port}")
+
+
+def _worker_rows(service: Service) -> list[Row]:
+    """A `REPLICAS` run's worker processes of ``service``: each its own readiness."""
+    rows = []
+    for name in _worker_names(service):
+        url = f"http://127.0.0.1:{service.port + 10 * int(name.rsplit('-', 1)[1])}"
+        row = _readiness(service, url)
+        row.name, row.where = name, f"{url}/readyz"
+        rows.append(row)
+    return rows
 
 
 def _plugin_row_of(plugin: PluginProcess) -> Row:
@@ -832,6 +864,7 @@ def logs(name: str | None) -> None:
         "mail": STATE / "logs" / "mailsink.log",
         **{s.name: STATE / "logs" / f"{s.name}.log" for s in SERVICES},
         **{p.name: STATE / "logs" / f"{p.name}.log" for p in PLUGINS},
+        **{name: STATE / "logs" / f"{name}.log" for s in SERVICES for name in _worker_names(s)},
     }
     chosen = [files[name]] if name else [f for f in files.values()]
     existing = [str(f) for f in chosen if f.exists()]

@@ -20,8 +20,8 @@ def _bin(tool: str) -> str:
     return found[-1]
 
 
-def _free_port() -> int:
-    low, high = (int(p) for p in os.environ.get("FLINT_TEST_PG_PORTS", "56100-56199").split("-"))
+def _free_port(ports: str | None = None) -> int:
+    low, high = (int(p) for p in (ports or os.environ.get("FLINT_TEST_PG_PORTS", "56100-56199")).split("-"))
     for port in range(low, high + 1):
         with socket.socket() as sock:
             try:
@@ -33,10 +33,11 @@ def _free_port() -> int:
 
 
 class PostgresCluster:
-    def __init__(self) -> None:
+    def __init__(self, ports: str | None = None) -> None:
+        """``ports``: a range "low-high" to pick the port from (default FLINT_TEST_PG_PORTS)."""
         self.base = Path(tempfile.mkdtemp(prefix="flint-pg-"))
         self.data = self.base / "data"
-        self.port = _free_port()
+        self.port = _free_port(ports)
         self._user = "postgres" if os.geteuid() == 0 else None
         if self._user:
             shutil.chown(self.base, self._user)

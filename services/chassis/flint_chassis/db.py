@@ -27,8 +27,8 @@ async def ensure_database(server_url: str, database: str) -> None:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
             try:
                 await conn.execute(f'CREATE DATABASE "{database}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass
+            except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                pass  # another process created it meanwhile (at the same instant: the catalog's unique index)
     finally:
         await conn.close()
 

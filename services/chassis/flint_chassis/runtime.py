@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 from faststream.kafka import KafkaBroker
 
-from flint_chassis import db
+from flint_chassis import db, kafka_connections
 from flint_chassis.config import ServiceSettings
 from flint_chassis.consumer import ConsumerOptions, ErrorRules, Subscription, SubscriptionConsumer
 from flint_chassis.health import Check, Degraded, database_check
@@ -101,6 +101,7 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         s = self.settings
+        kafka_connections.install()  # before any Kafka client: a reset connection must not kill a consumer
         await db.ensure_database(s.database_url, s.database)
         self.pool = await db.create_pool(s.service_database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
         sources = [("chassis", CHASSIS_MIGRATIONS)]

@@ -7,6 +7,8 @@ to the columns lists filter on and runners schedule by; one statement writes bot
 
 from __future__ import annotations
 
+import copy
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -90,8 +92,38 @@ async def order_state(conn: asyncpg.Connection, order_id: str, *, lock: bool) ->
     if row is None:
         return None
     captures = [KnownCapture(**dict(r)) for r in await conn.fetch(_CAPTURES_OF_ORDER, order_id)]
-    refunds = [Refund.from_dict(orjson.loads(r["doc"])) for r in await conn.fetch(_REFUNDS_OF_ORDER, order_id)]
+    refunds = [_PARSED.refund(r["doc"]) for r in await conn.fetch(_REFUNDS_OF_ORDER, order_id)]
     return OrderState(_projection(row), tuple(captures), tuple(refunds))
+
+
+class ParsedRefunds:
+    """Refunds parsed from their stored documents, by the document's exact text.
+
+    Every decision and settlement reads all refunds of the order; parsing each document
+    (pydantic validates its lines, parts and actor) made an order with many refunds cost more
+    per refund the more it had (a hot order in bench/refunds.py: 30 ms of CPU per refund). A
+    document's text is its whole content, so the same text always parses to the same refund;
+    each caller gets its own shallow copy, so changing one never reaches another. At most
+    ``size`` documents are kept (least recently used first out)."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self._parsed: OrderedDict[str, Refund] = OrderedDict()
+
+    def refund(self, doc: str) -> Refund:
+        found = self._parsed.get(doc)
+        if found is None:
+            found = self._parsed[doc] = Refund.from_dict(orjson.loads(doc))
+            if found.holds_room:  # what the rules read of it, built once: every copy starts with it
+                found.as_past_refund()
+            if len(self._parsed) > self.size:
+                self._parsed.popitem(last=False)
+        else:
+            self._parsed.move_to_end(doc)
+        return copy.copy(found)
+
+
+_PARSED = ParsedRefunds()
 
 
 async def record_order(conn: asyncpg.Connection, order: OrderProjection) -> None:

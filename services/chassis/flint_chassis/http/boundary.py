@@ -41,6 +41,23 @@ class DependencyUnavailable(Exception):
     """Raise when a dependency cannot be reached; answered as 503 with ``Retry-After``."""
 
 
+def dependency_error(error: BaseException) -> BaseException | None:
+    """The outage behind ``error``, if it is one: the error itself, one it was raised from
+    (``raise ... from``), or, for asyncpg's ``InterfaceError``, the one it was raised while
+    handling. A connection lost mid-transaction surfaces as ``InterfaceError`` ("the
+    underlying connection is closed", from the transaction's exit) with the
+    ``ConnectionDoesNotExistError`` behind it: an outage, not a bug."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, (DependencyUnavailable, *DEPENDENCY_ERRORS)):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or (
+            current.__context__ if isinstance(current, asyncpg.exceptions.InterfaceError) else None)
+    return None
+
+
 class ErrorBoundary:
     def __init__(self, app: ASGIApp, *, retry_after: int = 2) -> None:
         self.app = app
@@ -60,7 +77,15 @@ class ErrorBoundary:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except (DependencyUnavailable, *DEPENDENCY_ERRORS) as error:
+        except Exception as raised:  # noqa: BLE001 - sorted below: an outage, or a bug
+            error = dependency_error(raised)
+            if error is None:
+                log.exception("%s %s failed", scope["method"], scope["path"])
+                if started:
+                    raise
+                await self._answer(Problem(INTERNAL_ERROR, "an unexpected error; nothing about it is shown here"),
+                                   scope, receive, send)
+                return
             log.warning("%s %s: a dependency does not answer: %s: %s", scope["method"], scope["path"],
                         type(error).__name__, error)
             if started:
@@ -68,12 +93,6 @@ class ErrorBoundary:
             problem = Problem(SERVICE_UNAVAILABLE, "the database does not answer; retry shortly",
                               headers={"Retry-After": self.retry_after})
             await self._answer(problem, scope, receive, send)
-        except Exception:
-            log.exception("%s %s failed", scope["method"], scope["path"])
-            if started:
-                raise
-            await self._answer(Problem(INTERNAL_ERROR, "an unexpected error; nothing about it is shown here"),
-                               scope, receive, send)
 
     @staticmethod
     async def _answer(problem: Problem, scope: Scope, receive: Receive, send: Send) -> None:

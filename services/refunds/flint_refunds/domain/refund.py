@@ -86,7 +86,24 @@ class Refund:
     # --- as the rules read it -----------------------------------------------------------------
 
     def as_past_refund(self) -> PastRefund:
-        """Pending: every part holds its money; settled: only what succeeded moved."""
+        """Pending: every part holds its money; settled: only what succeeded moved.
+
+        Remembered with what it was built from: every decision on an order reads all its
+        refunds, and building each one's validated ``PastRefund`` again was most of the CPU a
+        refund cost on an order with many (bench/refunds.py). A change to any field it reads
+        builds it anew."""
+        memo = self.__dict__.get("_past")
+        if memo is not None and memo[0] == self._rules_view():
+            return memo[1]
+        past = self._build_past_refund()
+        self.__dict__["_past"] = (self._rules_view(), past)
+        return past
+
+    def _rules_view(self) -> tuple[Any, ...]:
+        """Everything ``as_past_refund`` reads."""
+        return (self.id, self.status, self.currency, self.amount, self.shipping, self.parts, self.lines)
+
+    def _build_past_refund(self) -> PastRefund:
         holding = [part for part in self.parts if self.status == "pending" or part.status == "succeeded"]
         return PastRefund(
             refund_id=self.id, status=self.status, amount=self._money(self.amount), lines=list(self.lines),

@@ -1,0 +1,191 @@
+"""What a fault test counts from outside once the fault healed: the databases and the topics,
+never the services' own word.
+
+- orders: every acknowledged order stored exactly once (no more orders than acknowledged
+  requests), order numbers gap-free from #1001;
+- events: every event of the merchant's orders on ``flint.orders.events.v1`` also reached the
+  app's topic (none lost); no order has two different ``order.created`` (applied twice);
+  redelivered copies of one event id are counted (at-least-once; a consumer drops them by
+  id); per order, the app topic keeps the events' sequence;
+- money: per order, refunds succeeded or pending <= captured (refunds' own table), the
+  sandbox ledger moved exactly what the succeeded refunds say, and the order record shows the
+  captured and refunded money its events brought;
+- how long after the fault healed until all of that held (the backlog drained).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from flint_contracts.topics import ORDERS_EVENTS, app_topic
+from tests.faults.load import REFUND_AMOUNT, Load
+from tests.faults.stack import SANDBOX_DB, FaultStack
+
+
+@dataclass
+class Outcome:
+    """One row of the fault table."""
+
+    fault: str
+    acknowledged: int = 0
+    stored: int = 0
+    lost: int = 0  # acknowledged, not stored
+    extra: int = 0  # stored beyond what was acknowledged (applied twice)
+    number_gaps: int = 0
+    events_lost: int = 0  # on the orders topic, never on the app topic
+    events_applied_twice: int = 0  # two order.created for one order
+    redelivered_copies: int = 0  # the same event id more than once on the app topic (info)
+    out_of_order: int = 0
+    money_mismatches: int = 0
+    unavailable_503: int = 0
+    server_errors: int = 0
+    drain_seconds: float = 0.0
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def broken(self) -> dict[str, int]:
+        """Every count that must be zero, with its value when it is not."""
+        names = ("lost", "extra", "number_gaps", "events_lost", "events_applied_twice", "out_of_order",
+                 "money_mismatches", "server_errors")
+        return {name: getattr(self, name) for name in names if getattr(self, name)}
+
+
+async def _read_all(stack: FaultStack, topics: list[str]) -> dict[str, list[dict]]:
+    """Every message of ``topics`` so far (the broker is the test's own: all of it is ours)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka.bootstrap, enable_auto_commit=False,
+                                request_timeout_ms=10000)
+    await consumer.start()
+    try:
+        partitions = []
+        for topic in topics:
+            for _ in range(50):
+                if found := consumer.partitions_for_topic(topic):
+                    break
+                await consumer._client.force_metadata_update()  # noqa: SLF001 - a fresh client knows no topics yet
+                await asyncio.sleep(0.1)
+            partitions += [TopicPartition(topic, p) for p in (found or ())]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        messages: dict[str, list[dict]] = defaultdict(list)
+        while [p for p in partitions if await consumer.position(p) < ends[p]]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    messages[record.topic].append(orjson.loads(record.value))
+        return messages
+    finally:
+        await consumer.stop()
+
+
+async def _events(stack: FaultStack, outcome: Outcome, order_ids: set[str]) -> bool:
+    """Fills the event counts; True when nothing of the merchant's is missing on the app topic."""
+    read = await _read_all(stack, [ORDERS_EVENTS, app_topic(stack.app_id)])
+    source = {e["id"]: e for e in read[ORDERS_EVENTS] if e.get("subject") in order_ids}
+    delivered = read[app_topic(stack.app_id)]
+    delivered_ids = {e["id"] for e in delivered}
+    created: dict[str, set[str]] = defaultdict(set)
+    for event in list(source.values()) + delivered:
+        if event["type"] == "order.created":
+            created[event["subject"]].add(event["id"])
+    outcome.events_lost = len(source.keys() - delivered_ids)
+    outcome.events_applied_twice = sum(len(ids) - 1 for ids in created.values() if len(ids) > 1)
+    outcome.redelivered_copies = len(delivered) - len(delivered_ids)
+    outcome.notes["events_on_orders_topic"] = len(source)
+    outcome.notes["orders_without_created_on_app_topic"] = len(order_ids - {e["subject"] for e in delivered
+                                                                              if e["type"] == "order.created"})
+    seen: set[str] = set()
+    last: dict[str, int] = {}
+    outcome.out_of_order = 0
+    for event in delivered:  # partition order is per order (keyed by order id); read in offset order
+        if event["id"] in seen:
+            continue
+        seen.add(event["id"])
+        sequence = event.get("sequence") or 0
+        if sequence < last.get(event["subject"], 0):
+            outcome.out_of_order += 1
+        last[event["subject"]] = sequence
+    return outcome.events_lost == 0 and outcome.notes["orders_without_created_on_app_topic"] == 0
+
+
+async def _orders(stack: FaultStack, outcome: Outcome, load: Load) -> None:
+    conn = await asyncpg.connect(stack.direct_database("flint_orders"))
+    try:
+        rows = await conn.fetch("SELECT id, number FROM orders WHERE merchant_id = $1 ORDER BY number", stack.merchant_id)
+    finally:
+        await conn.close()
+    stored = {r["id"] for r in rows}
+    acked = set(load.acked.values())
+    outcome.acknowledged, outcome.stored = len(acked), len(stored)
+    outcome.lost = len(acked - stored)
+    # stored but never acknowledged: only a request the client gave up on may explain one
+    outcome.extra = max(0, len(stored - acked) - len(load.gave_up))
+    numbers = [r["number"] for r in rows]
+    outcome.number_gaps = sum(1 for n, expected in zip(numbers, range(1001, 1001 + len(numbers)), strict=True)
+                              if n != expected)
+
+
+async def _money(stack: FaultStack, outcome: Outcome, load: Load) -> bool:
+    """Fills the money count; True once every refund settled and every record caught up."""
+    refunds = await asyncpg.connect(stack.direct_database("flint_refunds"))
+    sandbox = await asyncpg.connect(stack.direct_database(SANDBOX_DB))
+    orders = await asyncpg.connect(stack.direct_database("flint_orders"))
+    try:
+        held = {r["order_id"]: r for r in await refunds.fetch(
+            "SELECT order_id, sum((doc->'amount'->>'amount')::bigint) FILTER (WHERE status <> 'failed') AS held, "
+            "coalesce(sum((doc->'amount'->>'amount')::bigint) FILTER (WHERE status = 'succeeded'), 0) AS moved, "
+            "count(*) FILTER (WHERE status = 'pending') AS pending FROM refunds GROUP BY order_id")}
+        ledger = {r["order_id"]: r["moved"] for r in await sandbox.fetch(
+            "SELECT c.metadata->>'order_id' AS order_id, coalesce(sum(r.amount), 0) AS moved FROM sandbox_charges c "
+            "LEFT JOIN sandbox_refunds r ON r.charge_reference = c.reference GROUP BY 1")}
+        records = {r["id"]: r for r in await orders.fetch(
+            "SELECT id, (doc->'amounts'->'captured'->>'amount')::bigint AS captured, "
+            "(doc->'amounts'->'refunded'->>'amount')::bigint AS refunded FROM orders WHERE merchant_id = $1",
+            stack.merchant_id)}
+    finally:
+        for conn in (refunds, sandbox, orders):
+            await conn.close()
+    mismatches, settled = 0, True
+    for order_id, captured in load.captured.items():
+        row = held.get(order_id)
+        moved = row["moved"] if row else 0
+        if row is not None and (row["held"] or 0) > captured:
+            mismatches += 1  # an over-refund: never acceptable, settled or not
+        if row is not None and row["pending"]:
+            settled = False
+            continue
+        record = records.get(order_id)
+        if ledger.get(order_id, 0) != moved or record is None or record["captured"] != captured \
+                or record["refunded"] != moved:
+            settled = False
+            mismatches += 1
+    refunded = sum(1 for order_id in load.refunds if held.get(order_id) and held[order_id]["moved"] == REFUND_AMOUNT)
+    outcome.notes |= {"paid_orders": len(load.captured), "refunds": len(load.refunds), "refunds_succeeded": refunded}
+    outcome.money_mismatches = mismatches
+    return settled and mismatches == 0
+
+
+async def count(stack: FaultStack, load: Load, fault: str, *, healed_at: float, timeout: float = 90) -> Outcome:
+    """Polls until every check holds or ``timeout`` passes; the counts of the last look."""
+    outcome = Outcome(fault)
+    order_ids = set(load.acked.values())
+    deadline = time.monotonic() + timeout
+    while True:
+        await _orders(stack, outcome, load)
+        events_done = await _events(stack, outcome, order_ids)
+        money_done = await _money(stack, outcome, load)
+        if (events_done and money_done) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    outcome.drain_seconds = max(0.0, time.monotonic() - max(healed_at, load.finished_at))
+    outcome.unavailable_503 = sum(v for k, v in load.statuses.items() if k.endswith(":503"))
+    outcome.server_errors = len(load.server_errors) + len(load.bad_unavailable)
+    outcome.notes |= {"statuses": dict(load.statuses), "gave_up": load.gave_up[:10],
+                      "server_errors": (load.server_errors + load.bad_unavailable)[:5]}
+    return outcome
