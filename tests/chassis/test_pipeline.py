@@ -194,6 +194,45 @@ async def test_a_poison_message_is_dead_lettered_with_its_reason_and_the_rest_ar
     assert {n["event_id"] for n in notes} == {exploding.id, refused.id}
 
 
+async def test_a_relay_never_publishes_a_keys_later_rows_ahead_of_one_another_relay_holds(
+        ledger_pool, kafka_bootstrap, new_topics):
+    # given an account's three events and another account's one, and the account's first row
+    # locked by someone else (as another relay holds it while it publishes)
+    [topic] = await new_topics("gap")
+    account, other = ledger.account(), ledger.account()
+    first, second, third = (ledger.deposit(account, n) for n in (1, 2, 3))
+    elsewhere = ledger.deposit(other, 9)
+    await write_events(ledger_pool, topic, [first, second, third, elsewhere])
+    holder = await ledger_pool.acquire()
+    held = holder.transaction()
+    await held.start()
+    await holder.execute("SELECT 1 FROM flint_outbox WHERE event_id = $1 FOR UPDATE", first.id)
+    relay = OutboxRelay(ledger_pool, kafka_bootstrap, name="gap", poll_interval=0.05)
+    await relay.start()
+    try:
+        # when the relay publishes what it can
+        await eventually(lambda: _published(ledger_pool, elsewhere.id), message="the other account's event")
+        # then the account's later rows wait behind the held one
+        assert not await _published(ledger_pool, second.id) and not await _published(ledger_pool, third.id)
+        # and once it is released, all three go out in commit order
+        await held.rollback()
+        await ledger_pool.release(holder)
+        holder = None
+        await eventually(lambda: _equals(unpublished(ledger_pool), 0), message="all published")
+    finally:
+        if holder is not None:
+            await held.rollback()
+            await ledger_pool.release(holder)
+        await relay.stop()
+    records = await read_all(kafka_bootstrap, topic, expected=4)
+    ids = [json.loads(r.value)["id"] for r in sorted(records, key=lambda r: r.offset) if r.key.decode() == account]
+    assert ids == [first.id, second.id, third.id]
+
+
+async def _published(pool: asyncpg.Pool, event_id: str) -> bool:
+    return await pool.fetchval("SELECT published_at IS NOT NULL FROM flint_outbox WHERE event_id = $1", event_id)
+
+
 async def test_two_relays_side_by_side_keep_each_aggregates_order(ledger_pool, kafka_bootstrap, new_topics):
     # given 300 events over 10 accounts, committed in 30 transactions
     [topic] = await new_topics("ordered", partitions=3)

@@ -43,10 +43,15 @@ log = logging.getLogger("flint.outbox")
 
 NOTIFY_CHANNEL = "flint_outbox"
 
-_INSERT = """
-INSERT INTO flint_outbox (event_id, topic, key, payload, headers, traceparent)
-VALUES ($1, $2, $3, $4, $5::jsonb, $6)
-ON CONFLICT (event_id) DO NOTHING
+# One round trip: the row, and the notification the relay listens for (PostgreSQL delivers
+# it at commit, once per transaction however many rows).
+_INSERT = f"""
+WITH added AS (
+    INSERT INTO flint_outbox (event_id, topic, key, payload, headers, traceparent)
+    VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+    ON CONFLICT (event_id) DO NOTHING
+)
+SELECT pg_notify('{NOTIFY_CHANNEL}', '')
 """
 
 # Rows are scanned in position order; the advisory lock is taken per key as rows are
@@ -63,9 +68,36 @@ LIMIT $1
 FOR UPDATE SKIP LOCKED
 """
 
+# The claim can leave a gap at the front of a key: rows of the key it meets while another relay
+# holds the key are skipped, and if that relay commits while the scan goes on, the key's later
+# rows are claimed. Publishing those would put them before the skipped one on Kafka. So after
+# the claim (the key's lock now ours), each key's first claimed row must be its first
+# unpublished row; a key that fails this is left for the next round, in order.
+_FIRST_UNPUBLISHED = """
+SELECT coalesce(key, '\\x'::bytea) AS key, min(position) AS first
+FROM flint_outbox
+WHERE published_at IS NULL AND position <= $2 AND coalesce(key, '\\x'::bytea) = ANY($1::bytea[])
+GROUP BY 1
+"""
+
 _ORDERED_SCAN = "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off"
 _MARK = "UPDATE flint_outbox SET published_at = now() WHERE position = ANY($1::bigint[])"
 _PURGE = "DELETE FROM flint_outbox WHERE published_at < now() - $1::interval"
+
+
+async def _without_gaps(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[asyncpg.Record]:
+    """``rows`` less the keys whose first claimed row is not the key's first unpublished row
+    (see ``_FIRST_UNPUBLISHED``)."""
+    if not rows:
+        return rows
+    first_claimed: dict[bytes, int] = {}
+    for row in rows:
+        first_claimed.setdefault(bytes(row["key"] or b""), row["position"])
+    found = await conn.fetch(_FIRST_UNPUBLISHED, list(first_claimed), rows[-1]["position"])
+    behind = {bytes(r["key"]) for r in found if r["first"] < first_claimed[bytes(r["key"])]}
+    if behind:
+        log.debug("outbox: %d key(s) wait for an earlier row another relay skipped", len(behind))
+    return [row for row in rows if bytes(row["key"] or b"") not in behind]
 
 
 def event_headers(event: EventEnvelope) -> list[tuple[str, str]]:
@@ -102,7 +134,6 @@ async def enqueue_raw(
     header values may be any bytes. A second row with the same ``message_id`` is ignored. The
     row keeps the ``traceparent`` of the work at hand."""
     await conn.execute(_INSERT, message_id, topic, key, payload, encode_headers(headers), tracing.current_traceparent())
-    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
 
 
 _UNPUBLISHED_IDS = "SELECT event_id FROM flint_outbox WHERE published_at IS NULL AND topic = $1 ORDER BY position"
@@ -223,7 +254,7 @@ class OutboxRelay:
         assert self._producer is not None, "relay not started"
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(_ORDERED_SCAN)
-            rows = await conn.fetch(_CLAIM, self._batch_size)
+            rows = await _without_gaps(conn, await conn.fetch(_CLAIM, self._batch_size))
             if not rows:
                 return 0
             # Send in position order, then wait for every ack: the idempotent producer keeps
