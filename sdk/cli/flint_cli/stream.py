@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection
+import os
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flint_cli import output
 from flint_cli.kafka_login import password_for
-from flint_cli.failures import USAGE, CliError
+from flint_cli.failures import INTERRUPTED, USAGE, CliError
 from flint_cli.session import Session
 from flint_contracts import SCOPES, deliverable_to, event_types
 from flint_sdk import Event, Failure, HandlerFailed
@@ -27,6 +30,28 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
+# After Ctrl-C, the consumer stops within STOP_TIMEOUT; should anything else still hold the
+# process (a client's task that ignores cancellation, a thread), it ends this much later.
+EXIT_GRACE = 20.0
+
+
+def run(main: Coroutine[object, object, int]) -> int:
+    """``asyncio.run(main)`` where Ctrl-C always ends the command: it raises KeyboardInterrupt
+    (the work is cancelled and the consumer stopped, see :func:`consume`), and if the process
+    is still there ``EXIT_GRACE`` seconds later it exits with 130 all the same."""
+
+    def interrupted(signum: int, frame: object) -> None:
+        watchdog = threading.Timer(EXIT_GRACE, os._exit, args=(INTERRUPTED,))
+        watchdog.daemon = True
+        watchdog.start()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C interrupts the clean-up
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        return asyncio.run(main)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -51,4 +50,4 @@ def tail(ctx: typer.Context, type_: TypeOption = None, count: CountOption = None
     def ready(plugin: Plugin) -> None:
         output.note(f"Reading {plugin.topic} as group {plugin.group_id} (Ctrl-C to stop).")
 
-    asyncio.run(stream.consume(login, group, types, show, count=count, on_ready=ready))
+    stream.run(stream.consume(login, group, types, show, count=count, on_ready=ready))

@@ -11,7 +11,6 @@ the real sender is the one that retries.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
@@ -64,7 +63,7 @@ def listen(ctx: typer.Context,
     types = stream.event_types_of(type_ or [])
     login = stream.kafka_login(current, bootstrap, kafka_password)
     secret = signing_secret(current)
-    asyncio.run(_forward_all(login, group, types, forward_to, secret, count, as_json))
+    stream.run(_forward_all(login, group, types, forward_to, secret, count, as_json))
 
 
 def _check_url(url: str) -> None:
