@@ -59,7 +59,10 @@ async def test_a_broker_formatted_before_the_plugin_listener_restarts_with_it_an
            "DATABASE_URL": server_url}
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "FLINT_KAFKA_PLUGIN_BOOTSTRAP"):
         env[name] = ""  # a local broker of this test's own, whatever the environment says
-    env["FLINT_SMTP_HOST"] = "127.0.0.1"  # this test is about Kafka: no mail sink (its copy has no .venv)
+    # This test is about Kafka: no mail sink (the old copy has no .venv); a socket that accepts
+    # stands in for the mail server `status` checks.
+    mail = socket.create_server(("127.0.0.1", 0))
+    env["FLINT_SMTP_HOST"], env["FLINT_SMTP_PORT"] = "127.0.0.1", str(mail.getsockname()[1])
     old = old_checkout(tmp_path)
     try:
         # given a broker formatted and run with the old configuration, holding a message
@@ -92,3 +95,4 @@ async def test_a_broker_formatted_before_the_plugin_listener_restarts_with_it_an
         assert [m.value for messages in batch.values() for m in messages] == [b"from before"]
     finally:
         stack(ROOT, env, "down")
+        mail.close()
