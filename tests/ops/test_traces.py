@@ -110,8 +110,10 @@ async def test_one_trace_runs_from_the_http_request_to_another_services_consumer
     statements = [s for s in orders_spans if s["kind"] == "SpanKind.CLIENT" and s["parent_id"] == server["context"]["span_id"]]
     assert any(s["name"] == "INSERT" for s in statements), [s["name"] for s in statements]
     # and the probe's line for the message names the trace, the event and where it came from
-    line = next(line for line in map(json.loads, lines.getvalue().splitlines())
-                if line.get("trace_id") == trace_id and line.get("outcome") == "processed")
+    # (written once the message's transaction committed, a moment after the handler ran)
+    line = await eventually(lambda: next((line for line in map(json.loads, lines.getvalue().splitlines())
+                                          if line.get("trace_id") == trace_id and line.get("outcome") == "processed"),
+                                         None), timeout=10, message="the probe's processed line")
     assert line["event_type"] == ORDER_CREATED and line["topic"] == ORDERS_EVENTS
     assert {"partition", "offset", "event_id", "duration_ms", "correlation_id"} <= set(line)
 
