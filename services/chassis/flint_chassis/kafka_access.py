@@ -68,6 +68,14 @@ PASSWORD_BYTES = 32  # 43 URL-safe characters: no quote or backslash to escape i
 _log = logging.getLogger("flint.kafka_access")
 
 
+def new_password() -> str:
+    """A random password (``PASSWORD_BYTES`` of entropy, URL-safe) that never starts with ``-``,
+    so it can be pasted after a command-line option (``flint profile set kafka-password X``)."""
+    while (password := secrets.token_urlsafe(PASSWORD_BYTES)).startswith("-"):
+        pass
+    return password
+
+
 class KafkaAccessError(RuntimeError):
     """The broker refused or did not answer an access change; the message says which and why."""
 
@@ -191,7 +199,7 @@ class KafkaAccess:
         return True
 
     async def _set_password(self, app_id: str, iterations: int) -> AppCredential:
-        password = secrets.token_urlsafe(PASSWORD_BYTES)
+        password = new_password()
         upsert = UserScramCredentialUpsertion(
             app_id, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, iterations), password.encode()
         )
