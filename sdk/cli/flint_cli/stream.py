@@ -10,11 +10,12 @@ after the last event it handled.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import threading
-from collections.abc import Awaitable, Callable, Collection, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -114,7 +115,12 @@ async def consume(login: KafkaLogin, group: str, types: list[str], handle: Calla
     plugin = Plugin(login.app_id, login.password, login.bootstrap, name=group, attempts=1, on_failure="skip",
                     on_skip=_report_skipped, graceful_timeout=5.0)
     plugin.on(*types)(on_event)
-    client_errors = _silence_clients()
+    with _silenced_clients() as client_errors:
+        return await _consume_until_done(plugin, login, client_errors, enough, on_ready, lambda: handled)
+
+
+async def _consume_until_done(plugin: Plugin, login: KafkaLogin, client_errors: _ClientErrors, enough: asyncio.Event,
+                              on_ready: Callable[[Plugin], None] | None, handled: Callable[[], int]) -> int:
     try:
         await asyncio.wait_for(plugin.start(), CONNECT_TIMEOUT)
     except Exception as error:  # noqa: BLE001 - aiokafka raises many kinds; each becomes one line
@@ -134,7 +140,7 @@ async def consume(login: KafkaLogin, group: str, types: list[str], handle: Calla
             raise CliError(f"stopped: {failed}")
     finally:
         await _stop_quietly(plugin)
-    return handled
+    return handled()
 
 
 class _Later(Exception):
@@ -180,15 +186,27 @@ class _ClientErrors(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def _silence_clients() -> _ClientErrors:
+@contextlib.contextmanager
+def _silenced_clients() -> Iterator[_ClientErrors]:
     """FastStream and aiokafka log to stdout and stderr, among the events (``--json`` output must
-    stay one event per line); every failure reaches the user as the CLI's own error line."""
+    stay one event per line); every failure reaches the user as the CLI's own error line.
+    Logging is as it was afterwards (the CLI also runs inside other programs and tests)."""
+    disabled_before = logging.root.manager.disable
     logging.disable(logging.WARNING)
     errors = _ClientErrors()
     client = logging.getLogger("aiokafka")
     client.addHandler(errors)
+    propagated = client.propagate
     client.propagate = False
-    chatty = [name for name in logging.root.manager.loggerDict if name.split(".")[0] in ("faststream", "flint_sdk")]
-    for name in chatty:
-        logging.getLogger(name).disabled = True
-    return errors
+    chatty = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+              if name.split(".")[0] in ("faststream", "flint_sdk") and not logging.getLogger(name).disabled]
+    for logger in chatty:
+        logger.disabled = True
+    try:
+        yield errors
+    finally:
+        for logger in chatty:
+            logger.disabled = False
+        client.propagate = propagated
+        client.removeHandler(errors)
+        logging.disable(disabled_before)
