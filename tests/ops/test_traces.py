@@ -56,7 +56,8 @@ async def probe(server_url: str, kafka_bootstrap: str) -> AsyncIterator[tuple[Pr
     handler.setFormatter(JsonFormatter("opsprobe"))
     consumer_log = logging.getLogger("flint.consumer")
     consumer_log.addHandler(handler)
-    level, consumer_log.level = consumer_log.level, logging.INFO
+    level = consumer_log.level
+    consumer_log.setLevel(logging.INFO)  # setLevel, not the attribute: it clears isEnabledFor's cache
     database = f"test_opsprobe_{secrets.token_hex(4)}"
     settings = ProbeSettings(database_url=server_url, database_name=database, kafka_bootstrap_servers=kafka_bootstrap,
                              consumer_group_prefix=f"{database}.")
@@ -71,7 +72,7 @@ async def probe(server_url: str, kafka_bootstrap: str) -> AsyncIterator[tuple[Pr
         await runtime.stop()
         tracing.shutdown_tracing()
         consumer_log.removeHandler(handler)
-        consumer_log.level = level
+        consumer_log.setLevel(level)
         admin = await asyncpg.connect(server_url)
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
