@@ -129,6 +129,8 @@ async def test_reminders_survive_worker_restarts_and_a_second_worker(fresh_invoi
         moment = at(due + timedelta(days=3), 9, 5)
         async with workers(invoicing, tmp_path, now=moment):
             await settled(invoicing, invoice["id"], moment)
+            # (this service's API has no relay: the worker publishes the steps before it is killed)
+            await eventually(lambda: _outbox_drained(invoicing), message="the worker's relay publishing the steps")
         assert kinds(invoicing, invoice["id"]) == ["Invoice", "Reminder", "Due today", "Overdue"]
         # then each step is once on the order's timeline, and nothing more is planned
         current = await invoicing.get_invoice(merchant, invoice["id"])
@@ -136,6 +138,10 @@ async def test_reminders_survive_worker_restarts_and_a_second_worker(fresh_invoi
         types = await eventually(lambda: _invoice_steps(invoicing, merchant, order["id"]), message="the timeline")
         assert types == ["invoice.created", "invoice.sent", "invoice.reminder_sent", "invoice.reminder_sent",
                          "invoice.overdue", "invoice.reminder_sent"]
+
+
+async def _outbox_drained(invoicing: InvoicingService) -> bool:
+    return await invoicing.pool.fetchval("SELECT count(*) FROM flint_outbox WHERE published_at IS NULL") == 0
 
 
 async def _invoice_steps(invoicing: InvoicingService, merchant: str, order_id: str) -> list[str] | None:
