@@ -36,12 +36,18 @@ import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.app_topic_latency import groups_at_end
 from bench.orders_get import ROOT, Issuer, free_port, process_group_cpu, recreate, stack_env, wait_ready
 from flint_contracts.event_types import ORDER_CREATED
 from flint_contracts.ids import new_id
 from flint_contracts.topics import ORDERS_EVENTS
+from flint_orders.app import create_runtime
+from flint_orders.config import OrdersSettings
 
 BENCH_DB = "flint_bench_orders_create"
+# The benches measure the services, not the per-token rate limits (16 clients may share one token)
+NO_RATE_LIMIT = {"RATE_LIMIT_WRITE_PER_SECOND": "1000000", "RATE_LIMIT_WRITE_BURST": "1000000",
+                 "RATE_LIMIT_READ_PER_SECOND": "1000000", "RATE_LIMIT_READ_BURST": "1000000"}
 HOST = "127.0.0.1"  # never anything else
 RAW_PARTITIONS = 3  # as many as the orders events topic (ServiceSettings.topic_partitions)
 
@@ -320,13 +326,18 @@ async def _consumer_when_ready(bootstrap: str, topic: str) -> AIOKafkaConsumer:
 # --- the orders process ---------------------------------------------------------------------------------------
 
 
-def start_orders(env: dict[str, str], issuer: Issuer, args: argparse.Namespace) -> tuple[subprocess.Popen, int]:
+async def start_orders(env: dict[str, str], issuer: Issuer, args: argparse.Namespace) -> tuple[subprocess.Popen, int]:
     port = free_port()
+    prefix = f"bench-{uuid.uuid4().hex[:8]}."
+    # new consumer groups read only what comes next: the shared topics' history would be
+    # consumed (and charged to the creates) otherwise
+    await groups_at_end(env["KAFKA_BOOTSTRAP_SERVERS"],
+                        create_runtime(OrdersSettings(consumer_group_prefix=prefix)).consumer_groups())
     server_env = {
         **os.environ, **env, "DATABASE_NAME": BENCH_DB, "FLINT_INSTALLS_URL": issuer.url,
         "FLINT_ORDERS_PORT": str(port), "FLINT_ORDERS_ROLE": "all", "FLINT_ORDERS_WORKERS": str(args.workers),
-        "FLINT_ORDERS_GROUP_PREFIX": f"bench-{uuid.uuid4().hex[:8]}.", "DB_POOL_MIN": str(args.pool),
-        "DB_POOL_MAX": str(args.pool), "FLINT_LOG_LEVEL": "WARNING",
+        "FLINT_ORDERS_GROUP_PREFIX": prefix, "DB_POOL_MIN": str(args.pool),
+        "DB_POOL_MAX": str(args.pool), "FLINT_LOG_LEVEL": "WARNING", **NO_RATE_LIMIT,
     }
     command = [sys.executable, "-m", "flint_orders"]
     if args.profile:  # py-spy samples the whole run, children (uvicorn workers) included
@@ -351,7 +362,7 @@ async def bench(env: dict[str, str], args: argparse.Namespace) -> tuple[dict, di
     issuer = Issuer()
     merchants = [new_id("mer") for _ in range(args.merchants)]
     tokens = [issuer.merchant_token(merchant, "orders:write orders:read") for merchant in merchants]
-    server, port = start_orders(env, issuer, args)
+    server, port = await start_orders(env, issuer, args)
     try:
         print(f"POST /v1/orders: {args.clients} clients, {args.merchants} merchant(s), {args.seconds:g} s, "
               f"{args.workers} worker(s) ...", flush=True)

@@ -43,7 +43,7 @@ from aiokafka import AIOKafkaProducer
 from bench.app_topic_latency import groups_at_end
 from bench.figures import Figure
 from bench.footprint import stop_group
-from bench.orders_create import order_body
+from bench.orders_create import NO_RATE_LIMIT, order_body
 from bench.orders_get import ROOT, Issuer, free_port, recreate, wait_ready
 from flint_chassis.config import with_database
 from flint_chassis.topics import ensure_topics
@@ -59,9 +59,6 @@ from flint_refunds.config import RefundsSettings
 from flint_payments import SandboxProcessor, SandboxSettings, capture_payment, event_type_of
 
 ORDERS_DB, REFUNDS_DB, SANDBOX_DB = "flint_bench_refunds_orders", "flint_bench_refunds", "flint_bench_refunds_sandbox"
-NO_RATE_LIMIT = {"RATE_LIMIT_WRITE_PER_SECOND": "1000000", "RATE_LIMIT_WRITE_BURST": "1000000",
-                 "RATE_LIMIT_READ_PER_SECOND": "1000000", "RATE_LIMIT_READ_BURST": "1000000"}
-
 
 @dataclass
 class Services:
