@@ -40,8 +40,13 @@ async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
 async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10, reset: bool = True) -> asyncpg.Pool:
     """A connection pool, or a one-line ``StartupError`` naming the server that was tried.
 
-    ``reset=False`` skips asyncpg's session reset on release (a round trip per release): only
-    for pools whose users run single statements and never change session state.
+    ``reset=False`` skips asyncpg's session reset on release (``RESET ALL``, ``UNLISTEN *``,
+    advisory unlocks: a round trip per release, about a tenth of a create's cost). asyncpg
+    still rolls back a transaction left open and drops the connection's listeners, so it is
+    for pools whose users keep their state in transactions: ``SET LOCAL`` and
+    ``pg_advisory_xact_lock``, never ``SET`` or session advisory locks (the migration lock is
+    released by ``migrate`` itself), and ``LISTEN`` only through ``flint_chassis.listen``,
+    which unlistens before it gives its connection back.
     """
     options = {} if reset else {"reset": _nothing_to_reset}
     try:

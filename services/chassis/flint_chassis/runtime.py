@@ -103,7 +103,10 @@ class ServiceRuntime:
         s = self.settings
         kafka_connections.install()  # before any Kafka client: a reset connection must not kill a consumer
         await db.ensure_database(s.database_url, s.database)
-        self.pool = await db.create_pool(s.service_database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
+        # Services keep session state in transactions only (db.create_pool), so a connection
+        # goes back to the pool without a reset round trip.
+        self.pool = await db.create_pool(s.service_database_url, min_size=s.db_pool_min, max_size=s.db_pool_max,
+                                         reset=False)
         sources = [("chassis", CHASSIS_MIGRATIONS)]
         if self._migrations is not None:
             sources.append((self.service, self._migrations))
