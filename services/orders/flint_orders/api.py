@@ -109,21 +109,7 @@ def router(context: ApiContext) -> APIRouter:
         """Creates an order for the token's merchant. Only the merchant (its own backend token)
         creates orders over HTTP; internal producers use `flint.orders.commands.v1`. Apps read
         orders and act on them, but cannot create them."""
-        if principal.kind != "merchant":
-            raise Problem(MERCHANT_ONLY, "orders are created by the merchant or internal producers, not by apps")
-        if (beyond := order.amount_problem()) is not None:
-            raise invalid(beyond[0], "out_of_range", beyond[1])
-        draft = OrderDraft(
-            merchant_id=principal.merchant_id, customer=order.domain_customer(), currency=order.currency,
-            lines=order.domain_lines(), shipping=order.shipping, discounts=order.domain_discounts(),
-            expected_total=order.total, tags=order.tags, note=order.note,
-        )
-
-        async def create(conn: asyncpg.Connection) -> Response:
-            created = await _domain(handlers.create_order(conn, draft, actor=_actor(principal), cause=Cause.of_request()))
-            return json_response(repository.dumps(created.to_dict()), 201, {"Location": f"/v1/orders/{created.id}"})
-
-        return await edge.idempotency.run(request, caller=principal.caller, key=idempotency_key, action=create)
+        return await create(edge, request, principal, order, idempotency_key)
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -280,6 +266,27 @@ def router(context: ApiContext) -> APIRouter:
 
 
 # --- helpers ------------------------------------------------------------------------------------------
+
+
+async def create(edge: ServiceHttp, request: Request, principal: Principal, order: CreateOrder,
+                 idempotency_key: str | None) -> Response:
+    """``POST /v1/orders`` once the request is read and its caller known: the route's body,
+    and ``fast_create.FastOrderCreates``' (which checks the same things before it calls this)."""
+    if principal.kind != "merchant":
+        raise Problem(MERCHANT_ONLY, "orders are created by the merchant or internal producers, not by apps")
+    if (beyond := order.amount_problem()) is not None:
+        raise invalid(beyond[0], "out_of_range", beyond[1])
+    draft = OrderDraft(
+        merchant_id=principal.merchant_id, customer=order.domain_customer(), currency=order.currency,
+        lines=order.domain_lines(), shipping=order.shipping, discounts=order.domain_discounts(),
+        expected_total=order.total, tags=order.tags, note=order.note,
+    )
+
+    async def action(conn: asyncpg.Connection) -> Response:
+        created = await _domain(handlers.create_order(conn, draft, actor=_actor(principal), cause=Cause.of_request()))
+        return json_response(repository.dumps(created.record), 201, {"Location": f"/v1/orders/{created.order.id}"})
+
+    return await edge.idempotency.run(request, caller=principal.caller, key=idempotency_key, action=action)
 
 
 async def _domain(change: Awaitable[Any], order_id: str | None = None) -> Any:

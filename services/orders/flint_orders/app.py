@@ -21,6 +21,7 @@ from flint_orders import subscribers
 from flint_orders.api import ApiContext, router
 from flint_orders.config import AUDIENCE, OrdersSettings
 from flint_orders.domain import DomainError
+from flint_orders.fast_create import FastOrderCreates
 from flint_orders.fast_read import FastOrderReads
 from flint_orders.problems import domain_problem
 
@@ -84,8 +85,8 @@ def create_app(
         health_checks=runtime.health_checks(),
         pool=lambda: runtime.pool,
         lifespan=lifespan,
-        # Innermost, after the chassis' checks: the fast path answers most reads.
-        inner_middleware=[Middleware(FastOrderReads, context=context)],
+        # Innermost, after the chassis' checks: the fast paths answer most reads and creates.
+        inner_middleware=[Middleware(FastOrderReads, context=context), Middleware(FastOrderCreates, context=context)],
         problems={DomainError: domain_problem},
     )
     app.state.runtime = runtime

@@ -55,7 +55,7 @@ class FastOrderReads:
         """The order's JSON and the rate-limit headers when every check passes; None to let
         the route answer."""
         verifier, pool = self.context.verifier, self.context.read_pool
-        token = _bearer_token(scope)
+        token = bearer_token(scope)
         if token is None or pool is None or not isinstance(verifier, TokenVerifier):
             return None
         claims = await verifier.verified_claims(token)
@@ -86,7 +86,7 @@ class FastOrderReads:
         return self._gate
 
 
-def _bearer_token(scope: Scope) -> str | None:
+def bearer_token(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")

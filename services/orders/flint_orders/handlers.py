@@ -53,6 +53,15 @@ class OrderDraft:
     note: str | None = None  # the buyer's, recorded as a note right after creation
 
 
+@dataclass(frozen=True)
+class Created:
+    """A new order and its record as stored by its last write (``Order.to_dict()``), which
+    the API answers with instead of building it a second time."""
+
+    order: Order
+    record: dict[str, Any]
+
+
 class OrderNotFound(LookupError):
     """No such order (for this merchant)."""
 
@@ -60,7 +69,7 @@ class OrderNotFound(LookupError):
 # --- writes ------------------------------------------------------------------------------------
 
 
-async def create_order(conn: asyncpg.Connection, draft: OrderDraft, *, actor: Actor, cause: Cause) -> Order | None:
+async def create_order(conn: asyncpg.Connection, draft: OrderDraft, *, actor: Actor, cause: Cause) -> Created | None:
     """Creates the order with the merchant's next number, then the buyer's note if any. With
     an ``order_id`` the merchant has already (a create command delivered again), nothing
     changes and None is returned; one that another merchant's order has is refused."""
@@ -76,11 +85,11 @@ async def create_order(conn: asyncpg.Connection, draft: OrderDraft, *, actor: Ac
         lines=list(draft.lines), shipping=draft.shipping, discounts=list(draft.discounts),
         expected_total=draft.expected_total, actor=actor, at=draft.at, order_id=draft.order_id, tags=draft.tags,
     )
-    await _write(conn, order, cause, new=True)
+    record = await _write(conn, order, cause, new=True)
     if draft.note:  # its own entry and event, after order.created
         order.add_note(draft.note, actor=Actor(type="buyer"), at=order.created_at)
-        await _write(conn, order, cause)
-    return order
+        record = await _write(conn, order, cause)
+    return Created(order, record)
 
 
 async def change_order(
@@ -195,10 +204,11 @@ async def note_rejected_event(conn, order_id: str, event: EventEnvelope, reason:
 # --- recording --------------------------------------------------------------------------------------
 
 
-async def _write(conn: asyncpg.Connection, order: Order, cause: Cause, *, new: bool = False) -> None:
+async def _write(conn: asyncpg.Connection, order: Order, cause: Cause, *, new: bool = False) -> dict[str, Any]:
     """Writes one change in the caller's transaction: the order with its new timeline entries,
     and an order event in the outbox for each published entry, in sequence order. Use cases
-    record one entry at a time, so the snapshot is the order as of that entry."""
+    record one entry at a time, so the snapshot is the order as of that entry. Returns that
+    snapshot (the record as stored)."""
     snapshot = order.to_dict()
     events = [order_event(order.merchant_id, snapshot, entry, cause)
               for entry in order.new_entries if entry.event_type is not None]
@@ -211,6 +221,7 @@ async def _write(conn: asyncpg.Connection, order: Order, cause: Cause, *, new: b
     order.pull_new_entries()
     for event in events:
         await outbox.enqueue(conn, ORDERS_EVENTS, event)
+    return snapshot
 
 
 def order_event(merchant_id: str, snapshot: dict[str, Any], entry: TimelineEntry, cause: Cause) -> EventEnvelope:
