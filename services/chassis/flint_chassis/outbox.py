@@ -26,8 +26,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -124,6 +126,45 @@ async def enqueue(
     headers = event_headers(event) + list(extra_headers)
     key = key if key is not None else event.subject
     await enqueue_raw(conn, topic, event.id, key.encode() if key is not None else None, event.to_bytes(), headers)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """Events for the outbox, to be written by the statement that writes the change they
+    announce (one round trip for both; ``with_change``), in order, keyed by their subject."""
+
+    topic: str
+    events: Sequence[EventEnvelope]
+
+    def columns(self) -> tuple[list[Any], ...]:
+        """The six arrays ``with_change``'s parameters take: ids, topics, keys, payloads,
+        headers, traceparents."""
+        traceparent = tracing.current_traceparent()
+        rows = [(e.id, self.topic, e.subject.encode() if e.subject is not None else None, e.to_bytes(),
+                 encode_headers(event_headers(e)), traceparent) for e in self.events]
+        return tuple(list(column) for column in zip(*rows, strict=True)) if rows else ([],) * 6
+
+
+def with_change(ctes: str, changed: str, first_param: int) -> str:
+    """One statement: the caller's data-modifying CTEs (``name AS (...)``, comma-separated;
+    PostgreSQL allows them only at the top level), then the staged events' outbox rows and the
+    relay's notification, both only if CTE ``changed`` returned a row. ``Staged.columns()``
+    fills parameters ``first_param`` to ``first_param + 5``; the statement returns a row
+    exactly when ``changed`` did."""
+    p = [f"${first_param + i}" for i in range(6)]
+    return f"""
+WITH {ctes.strip()},
+queued AS (
+    INSERT INTO flint_outbox (event_id, topic, key, payload, headers, traceparent)
+    SELECT e.event_id, e.topic, e.key, e.payload, e.headers, e.traceparent
+      FROM unnest({p[0]}::text[], {p[1]}::text[], {p[2]}::bytea[], {p[3]}::bytea[], {p[4]}::jsonb[], {p[5]}::text[])
+           WITH ORDINALITY AS e(event_id, topic, key, payload, headers, traceparent, n)
+     WHERE EXISTS (SELECT 1 FROM {changed})
+     ORDER BY e.n
+    ON CONFLICT (event_id) DO NOTHING
+)
+SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM {changed}
+"""
 
 
 async def enqueue_raw(

@@ -213,14 +213,13 @@ async def _write(conn: asyncpg.Connection, order: Order, cause: Cause, *, new: b
     events = [order_event(order.merchant_id, snapshot, entry, cause)
               for entry in order.new_entries if entry.event_type is not None]
     timeline = repository.NewEntries(order.new_entries, {e.sequence: e.id for e in events}, cause.causation_id)
+    staged = outbox.Staged(ORDERS_EVENTS, events)  # written by the same statement as the order
     if new:
-        if not await repository.add(conn, order, snapshot, timeline):
+        if not await repository.add(conn, order, snapshot, timeline, staged):
             raise repository.ConcurrentChange(f"order {order.id} was created concurrently")
     else:
-        await repository.save(conn, order, snapshot, timeline)
+        await repository.save(conn, order, snapshot, timeline, staged)
     order.pull_new_entries()
-    for event in events:
-        await outbox.enqueue(conn, ORDERS_EVENTS, event)
     return snapshot
 
 

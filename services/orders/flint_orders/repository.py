@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from flint_chassis import outbox
 from flint_chassis.errors import Conflict
 from flint_orders.domain import Order, TimelineEntry
 
@@ -63,6 +64,18 @@ INSERT INTO order_timeline {_TIMELINE_COLUMNS}
 SELECT $1, $10, $11, $12, $13::jsonb, $14::jsonb, $15::jsonb, $16, $17 FROM written
 RETURNING 1
 """
+# The same, with the change's events in the outbox (and the relay's NOTIFY): still one round
+# trip, and the events are written only with the change (``flint_chassis.outbox.with_change``).
+_INSERT_WITH_ENTRY_AND_EVENTS = outbox.with_change(f"""
+written AS ({_INSERT.strip()}),
+entry AS (INSERT INTO order_timeline {_TIMELINE_COLUMNS}
+          SELECT $1, $13, $14, $15, $16::jsonb, $17::jsonb, $18::jsonb, $19, $20 FROM written RETURNING 1)""",
+                                                   changed="entry", first_param=21)
+_UPDATE_WITH_ENTRY_AND_EVENTS = outbox.with_change(f"""
+written AS ({_UPDATE.strip()} RETURNING 1),
+entry AS (INSERT INTO order_timeline {_TIMELINE_COLUMNS}
+          SELECT $1, $10, $11, $12, $13::jsonb, $14::jsonb, $15::jsonb, $16, $17 FROM written RETURNING 1)""",
+                                                   changed="entry", first_param=18)
 _INSERT_TIMELINE = """
 INSERT INTO order_timeline (order_id, sequence, type, at, actor, changes, data, event_id, caused_by)
 VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9)
@@ -122,31 +135,39 @@ class NewEntries:
 
 
 async def add(conn: asyncpg.Connection, order: Order, doc: dict[str, Any] | None = None,
-              timeline: NewEntries | None = None) -> bool:
-    """Inserts a new order (``doc``: its ``to_dict()``, when the caller has it) and its new
-    timeline entries; False, writing nothing, when an order with its id exists already."""
+              timeline: NewEntries | None = None, events: outbox.Staged | None = None) -> bool:
+    """Inserts a new order (``doc``: its ``to_dict()``, when the caller has it), its new
+    timeline entries and ``events`` (into the outbox); False, writing nothing, when an order
+    with its id exists already."""
     doc = order.to_dict() if doc is None else doc
     columns = (order.id, order.merchant_id, order.number, order.status, doc["payment_status"],
                _email_key(order.customer.email), order.currency, list(order.tags), order.version,
                order.created_at, order.updated_at, dumps(doc))
     rows = timeline.rows() if timeline else []
+    if len(rows) == 1 and events is not None:
+        return await conn.fetchrow(_INSERT_WITH_ENTRY_AND_EVENTS, *columns, *rows[0], *events.columns()) is not None
     if len(rows) == 1:
-        return await conn.fetchval(_INSERT_WITH_ENTRY, *columns, *rows[0]) is not None
-    if await conn.fetchval(_INSERT, *columns) is None:
-        return False
-    await append_timeline(conn, timeline)
-    return True
+        written = await conn.fetchval(_INSERT_WITH_ENTRY, *columns, *rows[0]) is not None
+    elif written := await conn.fetchval(_INSERT, *columns) is not None:
+        await append_timeline(conn, timeline)
+    if written and events is not None:
+        await _enqueue(conn, events)
+    return written
 
 
 async def save(conn: asyncpg.Connection, order: Order, doc: dict[str, Any] | None = None,
-               timeline: NewEntries | None = None) -> None:
+               timeline: NewEntries | None = None, events: outbox.Staged | None = None) -> None:
     """Writes the order (``doc``: its ``to_dict()``) over the version it was loaded at, with
-    its new timeline entries, or raises ConcurrentChange and writes nothing."""
+    its new timeline entries and ``events`` (into the outbox), or raises ConcurrentChange and
+    writes nothing."""
     doc = order.to_dict() if doc is None else doc
     columns = (order.id, order.loaded_version, order.status, doc["payment_status"], _email_key(order.customer.email),
                list(order.tags), order.version, order.updated_at, dumps(doc))
     rows = timeline.rows() if timeline else []
-    if len(rows) == 1:
+    if len(rows) == 1 and events is not None:
+        written = await conn.fetchrow(_UPDATE_WITH_ENTRY_AND_EVENTS, *columns, *rows[0], *events.columns()) is not None
+        events = None
+    elif len(rows) == 1:
         written = await conn.fetchval(_UPDATE_WITH_ENTRY, *columns, *rows[0]) is not None
     else:
         written = await conn.execute(_UPDATE, *columns) == "UPDATE 1"
@@ -154,12 +175,19 @@ async def save(conn: asyncpg.Connection, order: Order, doc: dict[str, Any] | Non
             await append_timeline(conn, timeline)
     if not written:
         raise ConcurrentChange(f"order {order.id} is no longer at version {order.loaded_version}")
+    if events is not None:
+        await _enqueue(conn, events)
 
 
 async def append_timeline(conn: asyncpg.Connection, timeline: NewEntries | None) -> None:
     if timeline and timeline.entries:
         order_id = timeline.entries[0].order_id
         await conn.executemany(_INSERT_TIMELINE, [(order_id, *row) for row in timeline.rows()])
+
+
+async def _enqueue(conn: asyncpg.Connection, staged: outbox.Staged) -> None:
+    for event in staged.events:
+        await outbox.enqueue(conn, staged.topic, event)
 
 
 def _email_key(email: str) -> str:
