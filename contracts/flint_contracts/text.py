@@ -67,33 +67,45 @@ def json_problem(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> tuple[str, s
     and anything that is not JSON (bytes, sets, objects).
     """
     # Iterative, so a hostile document of 100,000 levels costs a loop, not a RecursionError.
-    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    # Each entry keeps its parent's entry and its key; the dotted path is only built for the
+    # one item that has a problem (building it for every item cost more than the checks).
+    stack: list[tuple[Any, Any, int]] = [(value, None, 0)]
     while stack:
-        item, path, depth = stack.pop()
+        entry = stack.pop()
+        item, _, depth = entry
         if isinstance(item, str):
             if (problem := text_problem(item)) is not None:
-                return path, problem
+                return _path(entry), problem
         elif isinstance(item, bool) or item is None:
             continue
         elif isinstance(item, int):
             if not -MAX_JSON_INTEGER <= item <= MAX_JSON_INTEGER:
-                return path, f"integers must be between -{MAX_JSON_INTEGER} and {MAX_JSON_INTEGER}"
+                return _path(entry), f"integers must be between -{MAX_JSON_INTEGER} and {MAX_JSON_INTEGER}"
         elif isinstance(item, float):
             if not math.isfinite(item):
-                return path, "numbers must be finite"
+                return _path(entry), "numbers must be finite"
         elif isinstance(item, (dict, list)):
             if depth >= max_depth:
-                return path, f"must not nest more than {max_depth} levels deep"
+                return _path(entry), f"must not nest more than {max_depth} levels deep"
             pairs = item.items() if isinstance(item, dict) else enumerate(item)
             for key, child in pairs:
                 if isinstance(key, str) and (problem := text_problem(key)) is not None:
-                    return _join(path, key), f"keys {problem}"
+                    return _join(_path(entry), key), f"keys {problem}"
                 if not isinstance(key, (str, int)):
-                    return path, "object keys must be strings"
-                stack.append((child, _join(path, key), depth + 1))
+                    return _path(entry), "object keys must be strings"
+                stack.append((child, (entry, key), depth + 1))
         else:
-            return path, f"{type(item).__name__} is not a JSON value"
+            return _path(entry), f"{type(item).__name__} is not a JSON value"
     return None
+
+
+def _path(entry: tuple[Any, Any, int]) -> str:
+    """The dotted path of a ``json_problem`` stack entry, from its parents' keys."""
+    keys = []
+    while entry[1] is not None:
+        entry, key = entry[1]
+        keys.append(key)
+    return ".".join(str(key) for key in reversed(keys))
 
 
 def check_json(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> Any:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
+
+import orjson
 from collections.abc import Iterable
 
 Headers = list[tuple[str, bytes]]
@@ -16,10 +18,10 @@ Headers = list[tuple[str, bytes]]
 
 def encode_headers(headers: Iterable[tuple[str, bytes | str]]) -> str:
     """The jsonb text of ``headers`` (values as bytes, or str encoded as UTF-8)."""
-    return json.dumps([
+    return orjson.dumps([
         [_b64(name.encode("utf-8", "surrogatepass")), _b64(value if isinstance(value, bytes) else value.encode())]
         for name, value in headers
-    ])
+    ]).decode()
 
 
 def decode_headers(stored: str | list) -> Headers:
