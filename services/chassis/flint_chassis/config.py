@@ -42,6 +42,11 @@ class ServiceSettings(BaseSettings):
     db_pool_min: int = 2
     db_pool_max: int = 10
     outbox_poll_interval: float = Field(default=1.0, description="Seconds between outbox polls when no NOTIFY arrives.")
+    outbox_linger: float = Field(
+        default=0.005, ge=0, le=1,
+        description="Seconds the outbox relay waits after a NOTIFY before it claims rows, so a burst of commits "
+                    "goes out as one batch (fewer round trips per event under load; adds this much latency).",
+    )
     consumer_retry_backoff: float = Field(
         default=0.1, gt=0,
         description="First delay in seconds of a retry in place (database unreachable, transient conflict); "

@@ -208,6 +208,7 @@ class OutboxRelay:
         name: str = "relay",
         batch_size: int = 200,
         poll_interval: float = 1.0,
+        linger: float = 0.0,
         retention: timedelta = timedelta(days=7),
     ) -> None:
         self._pool = pool
@@ -215,6 +216,7 @@ class OutboxRelay:
         self._name = name
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._linger = linger
         self._retention = retention
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
@@ -258,7 +260,9 @@ class OutboxRelay:
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
                 except asyncio.TimeoutError:
-                    pass
+                    continue
+                if self._linger:  # woken by a commit: let the commits right behind it join its batch
+                    await asyncio.sleep(self._linger)
 
     async def _publish_safely(self) -> int:
         try:

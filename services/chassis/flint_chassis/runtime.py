@@ -124,7 +124,7 @@ class ServiceRuntime:
 
         if self._run_relay:
             self.relay = OutboxRelay(self.pool, s.kafka_bootstrap_servers, name=self.service,
-                                     poll_interval=s.outbox_poll_interval)
+                                     poll_interval=s.outbox_poll_interval, linger=s.outbox_linger)
             await self.relay.start()
         if self.consumers:
             # FastStream's own "Received"/"Processed" lines say less than the chassis' line per
