@@ -64,3 +64,6 @@ def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest'
     terminalreporter.section(f"fault suite ({'long' if LONG else 'short'})")
     for row in rows:
         terminalreporter.write_line("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    for o in _OUTCOMES:
+        if o.notes.get("drain_waited_for"):
+            terminalreporter.write_line(f"{o.fault}: the drain waited last for {', '.join(o.notes['drain_waited_for'])}")

@@ -223,10 +223,13 @@ async def count(stack: FaultStack, load: Load, fault: str, *, healed_at: float, 
     while True:
         await _orders(stack, outcome, load)
         read = await _read_all(stack, [ORDERS_EVENTS, app_topic(stack.app_id), PAYMENTS_EVENTS])
-        done = [await _events(read, stack.app_id, outcome, order_ids), _webhooks(stack, read, outcome),
-                await _money(stack, outcome, load), await _invoices(stack, read, outcome, load)]
-        if all(done) or time.monotonic() > deadline:
+        done = {"events": await _events(read, stack.app_id, outcome, order_ids),
+                "webhooks": _webhooks(stack, read, outcome), "money": await _money(stack, outcome, load),
+                "invoices": await _invoices(stack, read, outcome, load)}
+        if all(done.values()) or time.monotonic() > deadline:
             break
+        # what the drain waited for last: where a long "drain s" went
+        outcome.notes["drain_waited_for"] = [name for name, held in done.items() if not held]
         await asyncio.sleep(0.5)
     outcome.drain_seconds = max(0.0, time.monotonic() - max(healed_at, load.finished_at))
     outcome.unavailable_503 = sum(v for k, v in load.statuses.items() if k.endswith(":503"))
