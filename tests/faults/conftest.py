@@ -65,5 +65,5 @@ def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest'
     for row in rows:
         terminalreporter.write_line("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
     for o in _OUTCOMES:
-        if o.notes.get("drain_waited_for"):
+        if o.drain_seconds >= 5 and o.notes.get("drain_waited_for"):
             terminalreporter.write_line(f"{o.fault}: the drain waited last for {', '.join(o.notes['drain_waited_for'])}")
