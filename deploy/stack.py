@@ -64,6 +64,14 @@ SERVICE_DATABASES = ("flint_installs", "flint_orders", "flint_refunds", "flint_i
 REPLICAS = int(os.environ.get("FLINT_REPLICAS", "1"))
 
 
+def _cluster_id() -> str:
+    """A random KRaft cluster id. One starting with '-' (1 in 64 base64url ids) is read by the
+    storage tool as an option and the format fails; Kafka's own ids never start with one."""
+    while (cluster_id := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"):
+        pass
+    return cluster_id
+
+
 class StackError(RuntimeError):
     """A failure the user can act on; printed as one line."""
 
@@ -255,7 +263,7 @@ def kafka_up() -> None:
     data.mkdir(parents=True, exist_ok=True)
     props.write_text(wanted)
     if not (data / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = _cluster_id()
         subprocess.run(
             ["java", *_java_opts(), "-cp", classpath, "kafka.tools.StorageTool", "format",
              "--standalone", "-t", cluster_id, "-c", str(props)],

@@ -51,13 +51,19 @@ def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest'
     if not _OUTCOMES:
         return
     header = ("fault", "acked", "stored", "lost", "extra", "gaps", "ev lost", "ev twice", "copies", "order",
-              "paid/refunded", "money", "503s", "5xx", "drain s")
+              "paid/refunded", "money", "inv paid", "inv twice", "inv wrong", "webhooks", "wh lost", "wh copies",
+              "wh order", "wh bad sig", "503s", "5xx", "drain s")
     rows = [header] + [(o.fault, o.acknowledged, o.stored, o.lost, o.extra, o.number_gaps, o.events_lost,
                         o.events_applied_twice, o.redelivered_copies, o.out_of_order,
                         f"{o.notes.get('paid_orders', 0)}/{o.notes.get('refunds_succeeded', 0)}", o.money_mismatches,
+                        o.invoices_paid, o.invoices_charged_twice, o.invoice_mismatches, o.webhooks_received,
+                        o.webhooks_lost, o.webhook_copies, o.webhooks_out_of_order, o.webhooks_unverified,
                         o.unavailable_503, o.server_errors, f"{o.drain_seconds:.1f}") for o in _OUTCOMES]
     rows = [tuple(str(c) for c in row) for row in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     terminalreporter.section(f"fault suite ({'long' if LONG else 'short'})")
     for row in rows:
         terminalreporter.write_line("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    for o in _OUTCOMES:
+        if o.drain_seconds >= 5 and o.notes.get("drain_waited_for"):
+            terminalreporter.write_line(f"{o.fault}: the drain waited last for {', '.join(o.notes['drain_waited_for'])}")

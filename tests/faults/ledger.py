@@ -9,7 +9,15 @@ never the services' own word.
   id); per order, the app topic keeps the events' sequence;
 - money: per order, refunds succeeded or pending <= captured (refunds' own table), the
   sandbox ledger moved exactly what the succeeded refunds say, and the order record shows the
-  captured and refunded money its events brought;
+  captured and refunded money its events brought (an invoiced order: the card's half plus
+  the invoice);
+- invoices: every invoice whose payment the buyer saw acknowledged was charged exactly once
+  on the sandbox, for its amount, is stored paid, and its ``payment.captured`` is on the
+  payments topic; no invoice of the load was charged twice (sandbox) or paid by two payments
+  (topic);
+- webhooks: every order event on the app's topic also reached the app's endpoint (the test's
+  receiver, signatures verified with the SDK), none lost; copies of one event id are counted
+  (at-least-once); per order, first deliveries keep the events' sequence;
 - how long after the fault healed until all of that held (the backlog drained).
 """
 
@@ -24,7 +32,9 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from flint_contracts.topics import ORDERS_EVENTS, app_topic
+from flint_contracts import event_types as types
+from flint_contracts.topics import ORDERS_EVENTS, PAYMENTS_EVENTS, app_topic
+from tests.faults.counts import invoice_counts, out_of_sequence, webhook_counts
 from tests.faults.load import REFUND_AMOUNT, Load
 from tests.faults.stack import SANDBOX_DB, FaultStack
 
@@ -44,6 +54,14 @@ class Outcome:
     redelivered_copies: int = 0  # the same event id more than once on the app topic (info)
     out_of_order: int = 0
     money_mismatches: int = 0
+    invoices_paid: int = 0  # invoice payments acknowledged to the buyer (info)
+    invoices_charged_twice: int = 0
+    invoice_mismatches: int = 0
+    webhooks_received: int = 0  # info
+    webhooks_lost: int = 0
+    webhook_copies: int = 0  # the same event id delivered again (info: at-least-once)
+    webhooks_out_of_order: int = 0
+    webhooks_unverified: int = 0  # signature did not verify with the endpoint's secret
     unavailable_503: int = 0
     server_errors: int = 0
     drain_seconds: float = 0.0
@@ -53,7 +71,8 @@ class Outcome:
     def broken(self) -> dict[str, int]:
         """Every count that must be zero, with its value when it is not."""
         names = ("lost", "extra", "number_gaps", "events_lost", "events_applied_twice", "out_of_order",
-                 "money_mismatches", "server_errors")
+                 "money_mismatches", "invoices_charged_twice", "invoice_mismatches", "webhooks_lost",
+                 "webhooks_out_of_order", "webhooks_unverified", "server_errors")
         return {name: getattr(self, name) for name in names if getattr(self, name)}
 
 
@@ -84,11 +103,10 @@ async def _read_all(stack: FaultStack, topics: list[str]) -> dict[str, list[dict
         await consumer.stop()
 
 
-async def _events(stack: FaultStack, outcome: Outcome, order_ids: set[str]) -> bool:
+async def _events(read: dict[str, list[dict]], app_id: str, outcome: Outcome, order_ids: set[str]) -> bool:
     """Fills the event counts; True when nothing of the merchant's is missing on the app topic."""
-    read = await _read_all(stack, [ORDERS_EVENTS, app_topic(stack.app_id)])
     source = {e["id"]: e for e in read[ORDERS_EVENTS] if e.get("subject") in order_ids}
-    delivered = read[app_topic(stack.app_id)]
+    delivered = read[app_topic(app_id)]
     delivered_ids = {e["id"] for e in delivered}
     created: dict[str, set[str]] = defaultdict(set)
     for event in list(source.values()) + delivered:
@@ -100,18 +118,44 @@ async def _events(stack: FaultStack, outcome: Outcome, order_ids: set[str]) -> b
     outcome.notes["events_on_orders_topic"] = len(source)
     outcome.notes["orders_without_created_on_app_topic"] = len(order_ids - {e["subject"] for e in delivered
                                                                               if e["type"] == "order.created"})
-    seen: set[str] = set()
-    last: dict[str, int] = {}
-    outcome.out_of_order = 0
-    for event in delivered:  # partition order is per order (keyed by order id); read in offset order
-        if event["id"] in seen:
-            continue
-        seen.add(event["id"])
-        sequence = event.get("sequence") or 0
-        if sequence < last.get(event["subject"], 0):
-            outcome.out_of_order += 1
-        last[event["subject"]] = sequence
+    # partition order is per order (keyed by order id); read in offset order
+    outcome.out_of_order = out_of_sequence(delivered)
     return outcome.events_lost == 0 and outcome.notes["orders_without_created_on_app_topic"] == 0
+
+
+def _webhooks(stack: FaultStack, read: dict[str, list[dict]], outcome: Outcome) -> bool:
+    """Fills the webhook counts; True once every order event of the app's topic arrived by webhook."""
+    counts = webhook_counts(read[app_topic(stack.app_id)], stack.webhooks.deliveries())
+    outcome.webhooks_received, outcome.webhooks_lost = counts.received, counts.lost
+    outcome.webhook_copies, outcome.webhooks_out_of_order = counts.copies, counts.out_of_order
+    outcome.webhooks_unverified = stack.webhooks.unverified()
+    return counts.lost == 0
+
+
+async def _invoices(stack: FaultStack, read: dict[str, list[dict]], outcome: Outcome, load: Load) -> bool:
+    """Fills the invoice counts; True once every acknowledged payment shows everywhere."""
+    sandbox = await asyncpg.connect(stack.direct_database(SANDBOX_DB))
+    invoicing = await asyncpg.connect(stack.direct_database("flint_invoicing"))
+    try:
+        charges: dict[str, list[int]] = defaultdict(list)
+        for row in await sandbox.fetch("SELECT metadata->>'invoice_id' AS invoice_id, amount FROM sandbox_charges "
+                                       "WHERE metadata ? 'invoice_id' ORDER BY created_at"):
+            charges[row["invoice_id"]].append(row["amount"])
+        stored = {r["id"]: (r["status"], r["paid"]) for r in await invoicing.fetch(
+            "SELECT id, status, (doc->'amount_paid'->>'amount')::bigint AS paid FROM invoices WHERE merchant_id = $1",
+            stack.merchant_id)}
+    finally:
+        await sandbox.close()
+        await invoicing.close()
+    captured: dict[str, set[str]] = defaultdict(set)
+    for event in read[PAYMENTS_EVENTS]:
+        if event["type"] == types.PAYMENT_CAPTURED and event["data"].get("invoice_id"):
+            captured[event["data"]["invoice_id"]].add(event["data"]["payment_id"])
+    counts = invoice_counts(set(load.invoices), load.invoices_paid, charges, stored, captured)
+    outcome.invoices_paid, outcome.invoices_charged_twice = counts.paid, counts.charged_twice
+    outcome.invoice_mismatches = counts.mismatches
+    outcome.notes |= {"invoices_created": len(load.invoices), "invoice_problems": counts.details}
+    return counts.mismatches == 0 and counts.charged_twice == 0
 
 
 async def _orders(stack: FaultStack, outcome: Outcome, load: Load) -> None:
@@ -178,10 +222,14 @@ async def count(stack: FaultStack, load: Load, fault: str, *, healed_at: float, 
     deadline = time.monotonic() + timeout
     while True:
         await _orders(stack, outcome, load)
-        events_done = await _events(stack, outcome, order_ids)
-        money_done = await _money(stack, outcome, load)
-        if (events_done and money_done) or time.monotonic() > deadline:
+        read = await _read_all(stack, [ORDERS_EVENTS, app_topic(stack.app_id), PAYMENTS_EVENTS])
+        done = {"events": await _events(read, stack.app_id, outcome, order_ids),
+                "webhooks": _webhooks(stack, read, outcome), "money": await _money(stack, outcome, load),
+                "invoices": await _invoices(stack, read, outcome, load)}
+        if all(done.values()) or time.monotonic() > deadline:
             break
+        # what the drain waited for last: where a long "drain s" went
+        outcome.notes["drain_waited_for"] = [name for name, held in done.items() if not held]
         await asyncio.sleep(0.5)
     outcome.drain_seconds = max(0.0, time.monotonic() - max(healed_at, load.finished_at))
     outcome.unavailable_503 = sum(v for k, v in load.statuses.items() if k.endswith(":503"))

@@ -6,7 +6,10 @@ processes sharing consumer groups and the outbox. Never the shared test stack: t
 are stopped, paused and cut.
 
 A merchant gets a token from installs (client_credentials, as a merchant's backend would) and
-has one app installed, whose topic ``flint.app.<app_id>.v1`` the test reads from outside.
+installs one app through the consent pages; the test reads the app's topic
+``flint.app.<app_id>.v1`` from outside, and the app's one webhook endpoint points at a receiver
+of the test's own (tests/faults/webhooks.py). Invoice mail goes to an SMTP sink of the test's
+own (``flint_invoicing.mailsink``), never the shared one.
 """
 
 from __future__ import annotations
@@ -17,17 +20,16 @@ import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import httpx
 
 from flint_chassis.config import with_database
 from flint_chassis.topics import ensure_topics
-from flint_contracts.ids import new_id
 from flint_contracts.topics import app_topic
+from flint_invoicing import mailsink
 from tests.faults.processes import ServiceProcess
+from tests.faults.webhooks import WebhookReceiver, install_through_consent
 from tests.support.kafka_broker import KafkaBroker
 from tests.support.ports import free_port
 from tests.support.postgres_cluster import PostgresCluster
@@ -44,7 +46,13 @@ FAST = {
     "RATE_LIMIT_READ_PER_SECOND": "100000", "RATE_LIMIT_READ_BURST": "100000",
     "FLINT_REFUNDS_POLL_INTERVAL": "0.2", "FLINT_REFUNDS_RETRY_BACKOFF": "0.2", "FLINT_REFUNDS_RETRY_BACKOFF_MAX": "2",
     "FLINT_REFUNDS_LEASE_SECONDS": "3", "FLINT_SANDBOX_DATABASE": SANDBOX_DB, "DB_POOL_MIN": "1", "DB_POOL_MAX": "8",
+    # webhooks to the test's receiver on 127.0.0.1; a delivery cut short by a fault is sent
+    # again within seconds (lease, first retry), not after the production minutes
+    "FLINT_WEBHOOKS_ALLOW_LOOPBACK": "true", "FLINT_WEBHOOKS_CONNECT_TIMEOUT": "1", "FLINT_WEBHOOKS_TOTAL_TIMEOUT": "3",
+    "FLINT_WEBHOOKS_CLAIM_LEASE": "5", "FLINT_WEBHOOKS_RETRY_FIRST_DELAY": "1", "FLINT_WEBHOOKS_RETRY_MAX_DELAY": "2",
+    "FLINT_WEBHOOKS_POLL_INTERVAL": "0.2", "FLINT_SMTP_STARTTLS": "false",
 }
+REDIRECT_URI = "https://faults.example/cb"
 
 
 @dataclass
@@ -58,6 +66,8 @@ class FaultStack:
     postgres_proxy: TcpProxy | None = field(init=False, default=None)
     processes: dict[str, list[ServiceProcess]] = field(init=False, default_factory=dict)
     logs: Path = field(init=False, repr=False)
+    mail_sink: asyncio.Server | None = field(init=False, default=None, repr=False)
+    webhooks: WebhookReceiver = field(init=False, default_factory=WebhookReceiver)
     merchant_id: str = field(init=False, default="")
     token: str = field(init=False, default="")
     app_id: str = field(init=False, default="")
@@ -96,10 +106,12 @@ class FaultStack:
             self.postgres_proxy = TcpProxy(self.postgres.port)
             await self.postgres_proxy.start()
         admin_key = "flint_admin_" + secrets.token_urlsafe(24)
-        installs_port = free_port()
+        installs_port, smtp_port = free_port(), free_port()
+        self.mail_sink = await mailsink.serve(self.logs / "mail", "127.0.0.1", smtp_port)
         common = {**FAST, "DATABASE_URL": self.database_url, "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap,
                   "FLINT_KAFKA_PLUGIN_BOOTSTRAP": f"127.0.0.1:{self.kafka.plugin_port}",
-                  "FLINT_INSTALLS_URL": f"http://127.0.0.1:{installs_port}", "FLINT_ADMIN_KEY": admin_key}
+                  "FLINT_INSTALLS_URL": f"http://127.0.0.1:{installs_port}", "FLINT_ADMIN_KEY": admin_key,
+                  "FLINT_SMTP_HOST": "127.0.0.1", "FLINT_SMTP_PORT": str(smtp_port)}
         for name in SERVICES:
             env = {**common, f"FLINT_{name.upper()}_SECRET": secrets.token_urlsafe(40)}
             roles = ["all"] if self.replicas == 1 else ["api"] * self.replicas + ["worker"] * self.replicas
@@ -135,6 +147,9 @@ class FaultStack:
     async def stop(self) -> None:
         """Stops whatever runs (also after a start that failed half way)."""
         await asyncio.gather(*(asyncio.to_thread(p.stop) for ps in self.processes.values() for p in ps))
+        await self.webhooks.close()
+        if self.mail_sink is not None:
+            self.mail_sink.close()
         for proxy in (self.kafka_proxy, self.postgres_proxy):
             if proxy is not None:
                 await proxy.stop()
@@ -163,7 +178,7 @@ class FaultStack:
         async with httpx.AsyncClient(base_url=installs, timeout=30,
                                      headers={"Authorization": f"Bearer {admin_key}"}) as client:
             merchant = (await client.post("/v1/merchants", json={"name": "Faults"})).raise_for_status().json()
-            app = (await client.post("/v1/apps", json={"name": "Faults", "redirect_uris": ["https://faults.example/cb"],
+            app = (await client.post("/v1/apps", json={"name": "Faults", "redirect_uris": [REDIRECT_URI],
                                                        "scopes": ["orders:read"]})).raise_for_status().json()
         async with httpx.AsyncClient(base_url=installs, timeout=30) as client:
             token = await client.post("/oauth/token", data={
@@ -171,12 +186,7 @@ class FaultStack:
                 "client_secret": merchant["secret_key"], "scope": SCOPES})
             token.raise_for_status()
         self.merchant_id, self.app_id, self.token = merchant["id"], app["id"], token.json()["access_token"]
-        conn = await asyncpg.connect(self.direct_database("flint_installs"))
-        try:  # the consent pages are not what is tested: the install is written as they would
-            now = datetime.now(UTC)
-            await conn.execute("INSERT INTO installs (id, merchant_id, app_id, scopes, status, version, created_at, "
-                               "updated_at) VALUES ($1, $2, $3, '{orders:read}', 'active', 1, $4, $4)",
-                               new_id("ins"), self.merchant_id, self.app_id, now)
-        finally:
-            await conn.close()
         await ensure_topics(self.kafka.bootstrap, [app_topic(self.app_id)])
+        # the endpoint exists before the first order: every order event is queued for it
+        app_token = await install_through_consent(installs, merchant, app, REDIRECT_URI)
+        await self.webhooks.start(installs, app_token)

@@ -25,6 +25,14 @@ ROOT = Path(__file__).resolve().parents[2]
 KAFKA_DIR = ROOT / "deploy" / "kafka"
 
 
+def _cluster_id() -> str:
+    """A random KRaft cluster id. One starting with '-' (1 in 64 base64url ids) is read by the
+    storage tool as an option and the format fails; Kafka's own ids never start with one."""
+    while (cluster_id := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"):
+        pass
+    return cluster_id
+
+
 def _classpath() -> str:
     jars = sorted((KAFKA_DIR / "target" / "libs").glob("*.jar"))
     if not any(j.name.startswith("kafka_2.13-") for j in jars):
@@ -65,7 +73,7 @@ class KafkaBroker:
             properties = properties.replace(name, str(value))
         self.properties = self.base / "server.properties"
         self.properties.write_text(properties)
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = _cluster_id()
         subprocess.run(["java", *self._java_opts(), "-cp", _classpath(), "kafka.tools.StorageTool", "format",
                         "--standalone", "-t", cluster_id, "-c", str(self.properties)],
                        check=True, capture_output=True, timeout=120)

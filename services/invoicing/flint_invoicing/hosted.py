@@ -6,8 +6,11 @@ invoice is paid" without a form; an open one shows the summary and the card form
 form checks its CSRF token (``pay_forms``), reads the card (``card_form``) and pays through
 ``paying.Payer``: the receipt, or the same page saying what went wrong.
 
-They are a Starlette app of their own, mounted at ``/pay``, so every answer under it (an
-unknown path, a wrong method) is a page, and they stay out of the API's OpenAPI document.
+They are a router of their own with its own exception handlers, mounted at ``/pay``, so every
+answer under it (an unknown path, a wrong method) is a page, and they stay out of the API's
+OpenAPI document. Not a whole Starlette app: that one's outermost layer answers anything
+unhandled with a plain-text 500 before the service's error boundary sees it, so a page
+whose database stopped answering said 500 instead of the chassis' 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import asyncpg
-from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, Router
+from starlette.types import ASGIApp
 
 from flint_chassis.logs import current_correlation_id
 from flint_invoicing import repository
@@ -72,18 +76,18 @@ class HostedPages:
     def start(self, tools: Tools, forms: PayForms, pool: asyncpg.Pool, payer: Payer, *, test_mode: bool) -> None:
         self.tools, self.forms, self.pool, self.payer, self.test_mode = tools, forms, pool, payer, test_mode
 
-    def app(self) -> Starlette:
+    def app(self) -> ASGIApp:
+        """The pages, to mount at ``/pay``. What they do not handle (the database gone, a bug)
+        goes on to the service's error boundary: 503 with ``Retry-After``, or 500."""
         async def not_found(request: Request, error: Exception) -> Response:
             return page(not_found_page(), 404)
 
         async def other(request: Request, error: HTTPException) -> Response:
             return Response(error.detail, status_code=error.status_code, headers={**_HEADERS, **(error.headers or {})})
 
-        return Starlette(
-            routes=[Route("/{token}", self.pay_page, methods=["GET", "POST"]),
-                    Route("/{token}/invoice.pdf", self.invoice_pdf, methods=["GET"])],
-            exception_handlers={404: not_found, 405: other, 400: other, 503: other},
-        )
+        router = Router(routes=[Route("/{token}", self.pay_page, methods=["GET", "POST"]),
+                                Route("/{token}/invoice.pdf", self.invoice_pdf, methods=["GET"])])
+        return ExceptionMiddleware(router, handlers={404: not_found, 405: other, 400: other, 503: other})
 
     # --- routes ---------------------------------------------------------------------------------
 
