@@ -249,12 +249,15 @@ class OutboxRelay:
     async def _run(self) -> None:
         cycles = 0
         while True:
+            # Cleared before the claim, never after: a NOTIFY that arrives while this round
+            # runs is for a row its claim may not have seen, and must start another round (cleared
+            # after the round, it was lost, and that row waited for the poll: up to a second).
+            self._wake.clear()
             sent = await self._publish_safely()
             cycles += 1
             if cycles % 1000 == 0:
                 await self._purge()
             if sent < self._batch_size:
-                self._wake.clear()
                 if await self._listen_again():
                     continue  # notifications sent while it was not listening are lost: look now
                 try:
