@@ -89,20 +89,22 @@ def stop(process: subprocess.Popen) -> None:
         os.killpg(process.pid, 9)
 
 
-async def install_app(server_url: str, installs_url: str, admin_key: str) -> tuple[str, str]:
-    """A merchant and an app through the admin API; the install row written directly."""
+async def install_app(server_url: str, installs_url: str, admin_key: str, merchants: int = 1) -> tuple[list[str], str]:
+    """``merchants`` merchants and one app through the admin API, the app installed by each
+    (the install rows written directly): the merchants' ids and the app's."""
     async with httpx.AsyncClient(base_url=installs_url, headers={"Authorization": f"Bearer {admin_key}"}) as client:
-        merchant = (await client.post("/v1/merchants", json={"name": "Bench"})).raise_for_status().json()
+        merchant_ids = [(await client.post("/v1/merchants", json={"name": f"Bench {i}"})).raise_for_status().json()["id"]
+                        for i in range(merchants)]
         app = (await client.post("/v1/apps", json={"name": "Bench", "redirect_uris": ["https://bench.example/cb"],
                                                    "scopes": ["orders:read"]})).raise_for_status().json()
     conn = await asyncpg.connect(with_database(server_url, INSTALLS_DB))
     try:
-        await conn.execute("INSERT INTO installs (id, merchant_id, app_id, scopes, status, version, created_at, "
-                           "updated_at) VALUES ($1, $2, $3, '{orders:read}', 'active', 1, $4, $4)",
-                           new_id("ins"), merchant["id"], app["id"], datetime.now(UTC))
+        await conn.executemany("INSERT INTO installs (id, merchant_id, app_id, scopes, status, version, created_at, "
+                               "updated_at) VALUES ($1, $2, $3, '{orders:read}', 'active', 1, $4, $4)",
+                               [(new_id("ins"), merchant_id, app["id"], datetime.now(UTC)) for merchant_id in merchant_ids])
     finally:
         await conn.close()
-    return merchant["id"], app["id"]
+    return merchant_ids, app["id"]
 
 
 async def measure(bootstrap: str, orders_url: str, token: str, topic: str, rate: float, seconds: float,
@@ -168,18 +170,25 @@ async def measure(bootstrap: str, orders_url: str, token: str, topic: str, rate:
 
 @dataclass
 class Pipeline:
-    """The orders and installs services running, one app installed by one merchant."""
+    """The orders and installs services running, one app installed by each merchant;
+    ``tokens``: a merchant token of each."""
 
     bootstrap: str
     orders_url: str
     orders_port: int
-    token: str
+    tokens: list[str]
     topic: str
     processes: dict[str, subprocess.Popen]
 
+    @property
+    def token(self) -> str:
+        """The first merchant's token."""
+        return self.tokens[0]
+
 
 @contextlib.asynccontextmanager
-async def pipeline(env: dict[str, str], orders_env: dict[str, str] | None = None) -> AsyncIterator[Pipeline]:
+async def pipeline(env: dict[str, str], orders_env: dict[str, str] | None = None,
+                   merchants: int = 1) -> AsyncIterator[Pipeline]:
     """Fresh databases, consumer groups at the end of their topics, the two services as
     processes (``--role all``), and the app's topic; everything stopped afterwards."""
     server_url, bootstrap = env["DATABASE_URL"], env["KAFKA_BOOTSTRAP_SERVERS"]
@@ -206,10 +215,10 @@ async def pipeline(env: dict[str, str], orders_env: dict[str, str] | None = None
             **(orders_env or {}),
         }, orders_port)
         try:
-            merchant_id, app_id = await install_app(server_url, installs_url, admin_key)
+            merchant_ids, app_id = await install_app(server_url, installs_url, admin_key, merchants)
             await ensure_topics(bootstrap, [app_topic(app_id)])
-            token = issuer.merchant_token(merchant_id, "orders:write orders:read")
-            yield Pipeline(bootstrap, f"http://127.0.0.1:{orders_port}", orders_port, token, app_topic(app_id),
+            tokens = [issuer.merchant_token(merchant_id, "orders:write orders:read") for merchant_id in merchant_ids]
+            yield Pipeline(bootstrap, f"http://127.0.0.1:{orders_port}", orders_port, tokens, app_topic(app_id),
                            {"orders": orders, "installs": installs})
         finally:
             stop(orders)
