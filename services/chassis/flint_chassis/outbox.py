@@ -261,8 +261,11 @@ class OutboxRelay:
                 if await self._listen_again():
                     continue  # notifications sent while it was not listening are lost: look now
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
-                except asyncio.TimeoutError:
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation
+                    # that lands as the wake-up completes, and stop() then waited forever.
+                    async with asyncio.timeout(self._poll_interval):
+                        await self._wake.wait()
+                except TimeoutError:
                     continue
                 if self._linger:  # woken by a commit: let the commits right behind it join its batch
                     await asyncio.sleep(self._linger)
