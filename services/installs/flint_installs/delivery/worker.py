@@ -76,7 +76,10 @@ class SenderWorker:
             if await self._listen_again():
                 continue
             try:
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can drop a cancellation
+                # that lands as the wake-up completes (as the outbox relay's did)
+                async with asyncio.timeout(self._poll_interval):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
 
