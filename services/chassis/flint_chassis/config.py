@@ -72,6 +72,15 @@ class ServiceSettings(BaseSettings):
         default=60.0, gt=0,
         description="A consumed partition with lag and no progress for this long makes /readyz fail.",
     )
+    consumer_commit_every: int = Field(
+        default=100, ge=1,
+        description="While a consumer works through a backlog, it commits its Kafka offsets after this many "
+                    "messages (or consumer_commit_interval seconds), not after each one; once caught up it commits "
+                    "after every message. What a crash leaves uncommitted is read again and stopped by the inbox.",
+    )
+    consumer_commit_interval: float = Field(
+        default=1.0, gt=0, description="Longest time in seconds a backlogged consumer goes without committing.",
+    )
     topic_partitions: int = 3
     installs_url: str = Field(
         default="http://127.0.0.1:8101", alias="FLINT_INSTALLS_URL",

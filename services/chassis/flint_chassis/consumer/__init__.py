@@ -6,6 +6,7 @@ offsets committed after it, validation before any handler, dead letters that can
 written, and parking instead of retries that block a partition.
 """
 
+from flint_chassis.consumer.commits import CommitPacing
 from flint_chassis.consumer.event import Event
 from flint_chassis.consumer.inbox import Outcome
 from flint_chassis.consumer.message import REPLAY_HEADER, Message
@@ -15,6 +16,7 @@ from flint_chassis.consumer.subscription import DeadLetterHook, ErrorRules, Subs
 from flint_chassis.errors import Conflict, PermanentError, RetryLater
 
 __all__ = [
+    "CommitPacing",
     "REPLAY_HEADER",
     "Conflict",
     "ConsumerOptions",

@@ -14,6 +14,8 @@ class ConsumerOptions:
     park_delays: tuple[float, ...] = (1, 2, 5, 10, 30, 60, 120, 300, 300)
     redrive_interval: float = 1.0
     stall_seconds: float = 60.0
+    commit_every: int = 100
+    commit_interval: float = 1.0
 
     @classmethod
     def from_settings(cls, settings: Any) -> ConsumerOptions:
@@ -25,4 +27,6 @@ class ConsumerOptions:
             park_delays=tuple(settings.consumer_park_delays),
             redrive_interval=settings.consumer_redrive_interval,
             stall_seconds=settings.consumer_stall_seconds,
+            commit_every=settings.consumer_commit_every,
+            commit_interval=settings.consumer_commit_interval,
         )

@@ -10,7 +10,9 @@ For each message, in this order (docs/chassis.md, "What happens to a message"):
    duplicate stops here, logged) and run its handler;
 3. judge a failure: dead letter at once (``PermanentError``, bad data, a bug), park
    (``RetryLater``, repeated conflicts), or wait in place while the database is unreachable;
-4. only then acknowledge (commit) the Kafka offset.
+4. only then acknowledge (commit) the Kafka offset: after every message once the consumer
+   has caught up, every ``commit_every`` messages while it works through a backlog
+   (:mod:`flint_chassis.consumer.commits`; the inbox stops what is read again).
 
 Nothing rewinds forever: if even the dead letter cannot be written, the message's
 coordinates are logged at ERROR, counted, and the consumer moves on. A re-driver task tries
@@ -37,6 +39,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 
 from flint_chassis.consumer import dead_letter, inbox, parking
 from flint_chassis.consumer.classify import Deliver, Refuse, Skip, classify
+from flint_chassis.consumer.commits import CommitPacing
 from flint_chassis.consumer.failures import Action, Verdict, database_unreachable, judge
 from flint_chassis.consumer.inbox import Outcome
 from flint_chassis.consumer.message import Message
@@ -69,6 +72,7 @@ class SubscriptionConsumer:
         self.stats: Counter[str] = Counter()
         self.observer = MessageObserver(group)
         self.subscriber: Any = None
+        self.commits = CommitPacing(options.commit_every, options.commit_interval)
         self._redriver: asyncio.Task[None] | None = None
 
     # --- running ----------------------------------------------------------------------------
@@ -94,7 +98,9 @@ class SubscriptionConsumer:
             except BaseException:
                 await message.nack()  # shutting down: seek back, so the message is read again
                 raise
-            await message.ack()
+            if self.commits.due(message.consumer, record.topic, record.partition, record.offset):
+                await message.ack()  # commits every message handed out so far, all taken care of
+                self.commits.committed(message.consumer)
             self.progress.finished(record.topic, record.partition, record.offset)
             self.stats[outcome.value] += 1
 
