@@ -174,14 +174,15 @@ class SubscriptionConsumer:
         event = deliver.event
         async with self._pool.acquire() as conn, conn.transaction():
             await parking.lock(conn, self.name, aggregate)
-            ahead = await parking.waiting(conn, self.name, aggregate)
+            ahead, claimed = await inbox.claim_unless_parked(conn, self.name, aggregate, event.id, message,
+                                                             Outcome.PROCESSED)
             if ahead is not None:
                 await parking.park(conn, self.name, aggregate, message, attempts=0, code="waiting",
                                    reason=f"waits behind parked message {ahead} of the same key", delay=0)
                 log.info("%s: %s (%s) waits behind parked message %s of the same key", self.name, event.id,
                          event.type, ahead)
                 return Outcome.PARKED
-            if not await inbox.claim(conn, self.name, event.id, message, Outcome.PROCESSED):
+            if not claimed:
                 log.info("%s: duplicate %s (%s) at %s ignored: already %s", self.name, event.id, event.type,
                          message.position, await inbox.earlier(conn, self.name, event.id))
                 return Outcome.DUPLICATE
