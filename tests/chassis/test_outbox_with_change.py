@@ -78,3 +78,19 @@ async def test_nothing_is_queued_or_notified_when_the_change_wrote_nothing(pool:
 
     assert not await _notified_while(pool, write)
     assert await _outbox_rows(pool, [e.id for e in events]) == []
+
+
+async def test_raw_messages_are_written_as_enqueue_raw_writes_them(pool: asyncpg.Pool):
+    await pool.execute(_TABLE)
+    account = ledger.account()
+    key, payload = b"\xff\x00key", b"\x00not json\xfe"  # any bytes, as a dead letter carries them
+    headers = [("flint-event-id", "x"), ("odd", b"\xff\xfe")]
+    staged = outbox.StagedRaw("test.with-change", [(f"{account}@raw", key, payload, headers)])
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(_CHANGE, account, *staged.columns())
+        assert row is not None
+        await outbox.enqueue_raw(conn, "test.with-change", f"{account}@enqueued", key, payload, headers)
+    staged_row, enqueued_row = await _outbox_rows(pool, [f"{account}@raw", f"{account}@enqueued"])
+    for column in ("topic", "key", "payload", "headers"):
+        assert staged_row[column] == enqueued_row[column], column
+    assert decode_headers(staged_row["headers"]) == [("flint-event-id", b"x"), ("odd", b"\xff\xfe")]

@@ -145,12 +145,28 @@ class Staged:
         return tuple(list(column) for column in zip(*rows, strict=True)) if rows else ([],) * 6
 
 
+@dataclass(frozen=True)
+class StagedRaw:
+    """Already-encoded messages for ``with_change`` (what ``enqueue_raw`` takes, several at
+    once): ``(message_id, key, payload, headers)`` each, in order, all to ``topic``."""
+
+    topic: str
+    messages: Sequence[tuple[str, bytes | None, bytes, Iterable[tuple[str, bytes | str]]]]
+
+    def columns(self) -> tuple[list[Any], ...]:
+        """The six arrays ``with_change``'s parameters take (as ``Staged.columns``)."""
+        traceparent = tracing.current_traceparent()
+        rows = [(message_id, self.topic, key, payload, encode_headers(headers), traceparent)
+                for message_id, key, payload, headers in self.messages]
+        return tuple(list(column) for column in zip(*rows, strict=True)) if rows else ([],) * 6
+
+
 def with_change(ctes: str, changed: str, first_param: int) -> str:
     """One statement: the caller's data-modifying CTEs (``name AS (...)``, comma-separated;
     PostgreSQL allows them only at the top level), then the staged events' outbox rows and the
     relay's notification, both only if CTE ``changed`` returned a row. ``Staged.columns()``
     fills parameters ``first_param`` to ``first_param + 5``; the statement returns a row
-    exactly when ``changed`` did."""
+    exactly when ``changed`` did: ``changed``'s columns, after one named ``notified``."""
     p = [f"${first_param + i}" for i in range(6)]
     return f"""
 WITH {ctes.strip()},
@@ -163,7 +179,7 @@ queued AS (
      ORDER BY e.n
     ON CONFLICT (event_id) DO NOTHING
 )
-SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM {changed}
+SELECT pg_notify('{NOTIFY_CHANNEL}', '') AS notified, {changed}.* FROM {changed}
 """
 
 

@@ -12,12 +12,14 @@ import asyncpg
 import orjson
 import pytest
 
+from flint_chassis import outbox
 from flint_chassis.wire import decode_headers
 from flint_contracts import event_types as types
 from flint_contracts.events import build_envelope
 from flint_contracts.topics import app_topic
 from flint_installs import handlers
 from flint_installs.delivery.model import DISABLED
+from flint_installs.delivery.repository import WAKE_CHANNEL
 from flint_installs.delivery.router import route_event
 from tests.contracts import contract_samples as make
 from tests.installs.delivery import events
@@ -98,6 +100,50 @@ async def test_an_event_routed_twice_is_delivered_once(db):
         assert len(await _outbox(conn, app_topic(app.app_id))) == 1
         assert await _feed(conn, app.install_id) == [(1, event.id)]
         assert len(await _deliveries(conn, endpoint)) == 1
+
+
+async def _woken_by(pool: asyncpg.Pool, route) -> set[str]:
+    """Which of the webhook sender's and the outbox relay's channels ``route`` notified."""
+    heard: set[str] = set()
+
+    def notified(_connection, _pid, channel: str, _payload) -> None:
+        heard.add(channel)
+
+    channels = (WAKE_CHANNEL, outbox.NOTIFY_CHANNEL)
+    async with pool.acquire() as listener:
+        for channel in channels:
+            await listener.add_listener(channel, notified)
+        try:
+            await route()
+            await asyncio.sleep(0.3)  # notifications arrive after the commit
+        finally:
+            for channel in channels:
+                await listener.remove_listener(channel, notified)
+    return heard
+
+
+async def test_routing_wakes_the_sender_only_for_queued_deliveries_and_the_relay_only_for_new_rows(db):
+    # given a merchant with an app that has two endpoints and an app that has none
+    async with db.acquire() as conn:
+        merchant = await add_merchant(conn)
+        hooked, topic_only = await install_app(conn, merchant), await install_app(conn, merchant)
+        endpoints = sorted([await endpoint_of(conn, hooked.install_id), await endpoint_of(conn, hooked.install_id)])
+    first, second = (events.order_event(merchant_id=merchant, time=LATER) for _ in range(2))
+    # when an event is routed: both apps' topics get it, and both endpoints a delivery
+    assert await _woken_by(db, lambda: _route(db, first)) == {WAKE_CHANNEL, outbox.NOTIFY_CHANNEL}
+    async with db.acquire() as conn:
+        for endpoint in endpoints:
+            assert [d[0] for d in await _deliveries(conn, endpoint)] == [first.id]
+    # when it is routed again (a replay): nothing is written and nobody is woken
+    assert await _woken_by(db, lambda: _route(db, first)) == set()
+    # when the endpoints are disabled, the next event still reaches the topics; the sender sleeps on
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE webhook_endpoints SET status = $2 WHERE id = ANY($1::text[])", endpoints, DISABLED)
+    assert await _woken_by(db, lambda: _route(db, second)) == {outbox.NOTIFY_CHANNEL}
+    async with db.acquire() as conn:
+        for app in (hooked, topic_only):
+            assert [r["event_id"] for r in await _outbox(conn, app_topic(app.app_id))] == [
+                f"{first.id}@{app.app_id}", f"{second.id}@{app.app_id}"]
 
 
 async def test_the_feed_numbers_an_installs_events_in_routing_order(db):

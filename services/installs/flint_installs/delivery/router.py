@@ -1,8 +1,8 @@
 """The router: a subscription of the installs worker that hands every deliverable event to the
 apps allowed to see it (rules: :mod:`flint_installs.delivery.recipients`).
 
-For each install an event goes to, in the consumer's transaction (so a redelivered event,
-stopped by the inbox, adds nothing; and nothing is half done after a crash):
+For each install an event goes to, in one statement in the consumer's transaction (so a
+redelivered event, stopped by the inbox, adds nothing; and nothing is half done after a crash):
 
 - the event, the same bytes and id, goes to ``flint.app.<app_id>.v1`` through installs'
   outbox, keyed by its subject (the order id), so each order's events keep their sequence;
@@ -29,7 +29,6 @@ from flint_contracts.envelope import EventEnvelope
 from flint_contracts.ids import new_id
 from flint_contracts.topics import INSTALLS_EVENTS, INVOICES_EVENTS, ORDERS_EVENTS, REFUNDS_EVENTS, app_topic
 from flint_installs.delivery import recipients, repository, routing_repository
-from flint_installs.delivery.model import NewDelivery
 from flint_installs.delivery.recipients import Recipient, Route
 from flint_installs.delivery.routing_repository import FeedEntry
 
@@ -61,11 +60,8 @@ async def route_event(conn: asyncpg.Connection, envelope: EventEnvelope, raw: by
     """Route one event in the caller's transaction; returns how many installs it went to."""
     body = raw if raw is not None else envelope.to_bytes()
     routed = recipients.routes(envelope, await _candidates(conn, envelope))
-    queued = 0
     for target in routed:
-        queued += await _deliver(conn, target, envelope, body, now)
-    if queued:
-        await repository.wake_sender(conn)
+        await _deliver(conn, target, envelope, body, now)
     if routed:
         log.debug("routed %s (%s) to %s", envelope.id, envelope.type,
                   ", ".join(t.recipient.install_id for t in routed))
@@ -83,23 +79,21 @@ async def _candidates(conn: asyncpg.Connection, envelope: EventEnvelope) -> list
 
 
 async def _deliver(conn: asyncpg.Connection, target: Route, envelope: EventEnvelope, body: bytes,
-                   now: datetime) -> int:
-    """Topic, feed and webhooks of one install; returns how many webhook deliveries it queued."""
+                   now: datetime) -> int | None:
+    """Topic, feed and webhooks of one install, in one statement; how many webhook deliveries
+    it queued (the sender is woken when the transaction commits), or None if the install had
+    this event already (an operator replayed it: nothing twice)."""
     install, app_id = target.recipient.install_id, target.recipient.app_id
     outbox_id = f"{envelope.id}@{app_id}"  # the outbox keeps one row per id; one per app here
     entry = FeedEntry(install_id=install, event_id=envelope.id, event_type=envelope.type, body=body,
                       outbox_id=outbox_id, routed_at=now)
-    if await routing_repository.append(conn, entry) is None:
-        return 0  # routed before (an operator replayed it): nothing twice
     key = envelope.subject.encode() if envelope.subject is not None else None
-    await outbox.enqueue_raw(conn, app_topic(app_id), outbox_id, key, body, outbox.event_headers(envelope))
-    if not target.webhooks:
-        return 0
-    queued = 0
-    traceparent = tracing.current_traceparent()  # the consumer's: each attempt continues it
-    for endpoint_id in target.recipient.endpoint_ids:
-        queued += await repository.add_delivery(conn, NewDelivery(
-            id=new_id("dlv"), endpoint_id=endpoint_id, event_id=envelope.id, event_type=envelope.type,
-            ordering_key=envelope.subject or envelope.id, body=body, created_at=now, traceparent=traceparent,
-        ))
-    return queued
+    message = outbox.StagedRaw(app_topic(app_id), [(outbox_id, key, body, outbox.event_headers(envelope))])
+    endpoints = list(target.recipient.endpoint_ids) if target.webhooks else []
+    webhooks = routing_repository.Webhooks(
+        delivery_ids=[new_id("dlv") for _ in endpoints], endpoint_ids=endpoints,
+        ordering_key=envelope.subject or envelope.id,
+        traceparent=tracing.current_traceparent(),  # the consumer's: each attempt continues it
+        wake_channel=repository.WAKE_CHANNEL,
+    )
+    return await routing_repository.route(conn, entry, message, webhooks)

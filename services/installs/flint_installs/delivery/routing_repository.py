@@ -30,19 +30,37 @@ FOR SHARE OF i
 """
 _INSTALL = f"SELECT {_RECIPIENT_COLUMNS} FROM installs i WHERE i.id = $1 FOR SHARE OF i"
 
-# The next position and the entry in one statement. The position is taken even for an event
-# routed before (the insert then adds nothing): a gap, which readers never notice.
-_APPEND = """
-WITH next AS (
+# One statement routes an event to one install: the next feed position and the feed entry,
+# then (only if the entry is new) its webhook deliveries, the sender's wake-up when any was
+# queued, and the copy for the app's topic in installs' outbox with the relay's wake-up. The
+# position is taken even for an event routed before (the entry then adds nothing): a gap,
+# which readers never notice.
+_ROUTE = outbox.with_change("""
+next AS (
     INSERT INTO install_feeds (install_id, last_position) VALUES ($1, 1)
     ON CONFLICT (install_id) DO UPDATE SET last_position = install_feeds.last_position + 1
     RETURNING last_position
-)
-INSERT INTO app_events (install_id, position, event_id, event_type, body, outbox_id, routed_at)
-SELECT $1, last_position, $2, $3, $4, $5, $6 FROM next
-ON CONFLICT (install_id, event_id) DO NOTHING
-RETURNING position
-"""
+),
+fed AS (
+    INSERT INTO app_events (install_id, position, event_id, event_type, body, outbox_id, routed_at)
+    SELECT $1, last_position, $2, $3, $4, $5, $6 FROM next
+    ON CONFLICT (install_id, event_id) DO NOTHING
+    RETURNING position
+),
+deliveries AS (
+    INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, ordering_key, body, status,
+                                    next_attempt_at, created_at, traceparent)
+    SELECT d.id, d.endpoint_id, $2, $3, $7, $4, 'pending', $6, $6, $8
+      FROM unnest($9::text[], $10::text[]) WITH ORDINALITY AS d(id, endpoint_id, n)
+     WHERE EXISTS (SELECT 1 FROM fed)
+     ORDER BY d.n
+    ON CONFLICT (endpoint_id, event_id) DO NOTHING
+    RETURNING 1
+),
+routed AS (
+    SELECT q.queued, CASE WHEN q.queued > 0 THEN pg_notify($11, '') END AS sender_woken
+      FROM fed, (SELECT count(*) AS queued FROM deliveries) AS q
+)""", changed="routed", first_param=12)
 _PAGE = """
 SELECT position, body FROM app_events WHERE install_id = $1 AND position > $2 ORDER BY position LIMIT $3
 """
@@ -79,10 +97,26 @@ class FeedEntry:
     routed_at: datetime
 
 
-async def append(conn: asyncpg.Connection, entry: FeedEntry) -> int | None:
-    """Add the event to the install's feed with the next position; None when it is there already."""
-    return await conn.fetchval(_APPEND, entry.install_id, entry.event_id, entry.event_type, entry.body,
-                               entry.outbox_id, entry.routed_at)
+@dataclass(frozen=True)
+class Webhooks:
+    """The deliveries to queue with a feed entry: one id per endpoint."""
+
+    delivery_ids: list[str]
+    endpoint_ids: list[str]
+    ordering_key: str
+    traceparent: str | None
+    wake_channel: str
+
+
+async def route(conn: asyncpg.Connection, entry: FeedEntry, message: outbox.StagedRaw, webhooks: Webhooks) -> int | None:
+    """Add the event to the install's feed with the next position, ``message`` to the
+    outbox and the webhook deliveries, in one round trip; how many deliveries were queued, or
+    None (writing nothing) when the event is in the feed already."""
+    row = await conn.fetchrow(_ROUTE, entry.install_id, entry.event_id, entry.event_type, entry.body,
+                              entry.outbox_id, entry.routed_at, webhooks.ordering_key, webhooks.traceparent,
+                              webhooks.delivery_ids, webhooks.endpoint_ids, webhooks.wake_channel,
+                              *message.columns())
+    return row["queued"] if row is not None else None
 
 
 async def page(conn: asyncpg.Connection, install_id: str, *, after: int, limit: int) -> list[tuple[int, bytes]]:
