@@ -110,3 +110,19 @@ def test_ids_still_sort_when_the_wall_clock_steps_back(monkeypatch: pytest.Monke
     later = [new_id("evt") for _ in range(3)]
     # then they still sort after the first
     assert [first, *later] == sorted([first, *later])
+
+
+def test_an_id_is_a_standard_ulid_of_its_time_and_randomness(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ulid import ULID
+
+    # given a fixed clock and fixed random bytes
+    monkeypatch.setattr(ids, "_generator", ids._new_generator())
+    monkeypatch.setattr(ids.time, "time_ns", lambda: 1_732_000_000_123_456_789)
+    monkeypatch.setattr(ids.os, "urandom", lambda n: bytes(range(1, n + 1)))
+    # when two ids are made in that millisecond
+    first, second = new_id("ord"), new_id("ord")
+    # then any ULID library reads them as that time and those bits, the second one more
+    expected = ULID.from_int(1_732_000_000_123 << 80 | int.from_bytes(bytes(range(1, 11)), "big"))
+    assert first == f"ord_{expected}"
+    assert second == f"ord_{ULID.from_int(int(expected) + 1)}"
+    assert ULID.from_str(first[4:]).milliseconds == 1_732_000_000_123
