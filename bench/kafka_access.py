@@ -2,7 +2,7 @@
 
     python -m bench.kafka_access [--trials 5]
 
-On the Kafka of the local stack (`make up`, or KAFKA_BOOTSTRAP_SERVERS with
+On a Kafka of its own (bench.servers; or KAFKA_BOOTSTRAP_SERVERS with
 FLINT_KAFKA_PLUGIN_BOOTSTRAP), for fresh apps (flint_chassis.kafka_access), each trial times:
 1. grant: `grant_read` (credential made before), then the first read of the app's topic;
 2. revoke: from calling `revoke_all` to the refusal of a fetch on a consumer that was already
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import time
@@ -38,13 +37,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def stack_env() -> tuple[str, str]:
-    env = {}
-    path = ROOT / ".flint" / "stack.env"
-    if path.exists():
-        env = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
-    env.update({k: os.environ[k] for k in ("KAFKA_BOOTSTRAP_SERVERS", "FLINT_KAFKA_PLUGIN_BOOTSTRAP") if os.environ.get(k)})
-    if not env.get("KAFKA_BOOTSTRAP_SERVERS") or not env.get("FLINT_KAFKA_PLUGIN_BOOTSTRAP"):
-        sys.exit("bench: no Kafka plugin listener known: run `make up` (or set KAFKA_BOOTSTRAP_SERVERS and FLINT_KAFKA_PLUGIN_BOOTSTRAP)")
+    from bench.servers import for_this_process
+
+    env = for_this_process()
+    if not env.get("FLINT_KAFKA_PLUGIN_BOOTSTRAP"):
+        sys.exit("bench: no Kafka plugin listener known: with KAFKA_BOOTSTRAP_SERVERS set, set FLINT_KAFKA_PLUGIN_BOOTSTRAP too")
     return env["KAFKA_BOOTSTRAP_SERVERS"], env["FLINT_KAFKA_PLUGIN_BOOTSTRAP"]
 
 

@@ -2,7 +2,7 @@
 
     python -m bench.orders_get [--seconds 10] [--clients 64] [--workers 2] [--orders 10000]
 
-In one run, on the PostgreSQL of the local stack (`make up`, or DATABASE_URL):
+In one run, on a PostgreSQL of its own (bench.servers; or DATABASE_URL):
 1. seeds a fresh database with orders of one merchant (through the domain and repository);
 2. serves a JWKS on 127.0.0.1 and signs an app token the way the installs service does
    (docs/auth.md), with an active install in the service's install projection;
@@ -60,19 +60,10 @@ PGBENCH = os.environ.get("PGBENCH", "/usr/lib/postgresql/15/bin/pgbench")
 
 
 def stack_env() -> dict[str, str]:
-    env = {}
-    path = ROOT / ".flint" / "stack.env"
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if "=" in line and not line.startswith("#"):
-                key, value = line.split("=", 1)
-                env[key] = value
-    for key in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"):
-        if os.environ.get(key):
-            env[key] = os.environ[key]
-    if "DATABASE_URL" not in env:
-        sys.exit("bench: no DATABASE_URL and no .flint/stack.env: run `make up` first")
-    return env
+    """The servers to measure on when a benchmark runs on its own (bench.servers)."""
+    from bench.servers import for_this_process
+
+    return for_this_process()
 
 
 def free_port() -> int:

@@ -4,59 +4,26 @@
     BENCH_QUICK=1 python -m bench    # short: 3 s per measurement, 1 run (a few minutes)
     BENCH_RUNS=N  BENCH_ONLY=read,pipeline,refunds,webhooks,footprint
 
-Which servers: ``KAFKA_BOOTSTRAP_SERVERS`` and ``DATABASE_URL`` when set, else those of
-``make up`` (.flint/stack.env), else a Kafka and PostgreSQL of the benchmark's own started with
-deploy/stack.py under .flint/bench (ports ``BENCH_KAFKA_PORT`` 19292, ``BENCH_PG_PORT`` 55632
-and the next ones), stopped afterwards. Every service a benchmark measures is started by that
-benchmark, as a process, on fresh databases; nothing of the `make up` services is used.
+Which servers: ``KAFKA_BOOTSTRAP_SERVERS`` and ``DATABASE_URL`` when set, else a Kafka and
+PostgreSQL of the benchmark's own, never those of `make up` (bench.servers). Every service a
+benchmark measures is started by that benchmark, as a process, on fresh databases.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bench.figures import Figure, median_of, table, write_results
 from bench.orders_get import ROOT
+from bench.servers import servers
 
 BENCHMARKS = ("read", "pipeline", "refunds", "webhooks", "footprint")
 TARGET_IDLE_MB = 150.0
-
-
-@contextlib.contextmanager
-def servers() -> Iterator[dict[str, str]]:
-    """The Kafka and PostgreSQL to measure on (see the module's doc)."""
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("DATABASE_URL"):
-        yield {k: os.environ[k] for k in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "FLINT_KAFKA_PLUGIN_BOOTSTRAP")
-               if os.environ.get(k)}
-        return
-    stack_env = ROOT / ".flint" / "stack.env"
-    if stack_env.exists():
-        pairs = (line.split("=", 1) for line in stack_env.read_text().splitlines() if "=" in line and line[0] != "#")
-        yield dict(pairs)
-        return
-    kafka = int(os.environ.get("BENCH_KAFKA_PORT", "19292"))
-    own = {"FLINT_STATE_DIR": str(ROOT / ".flint" / "bench"), "FLINT_KAFKA_PORT": str(kafka),
-           "FLINT_KAFKA_CONTROLLER_PORT": str(kafka + 1), "FLINT_KAFKA_PLUGIN_PORT": str(kafka + 2),
-           "FLINT_PG_PORT": os.environ.get("BENCH_PG_PORT", "55632"),
-           "FLINT_SMTP_PORT": os.environ.get("BENCH_SMTP_PORT", "19225")}
-    print("bench: no stack running; starting a Kafka and PostgreSQL of its own under .flint/bench", flush=True)
-    started = subprocess.run([sys.executable, str(ROOT / "deploy" / "stack.py"), "up", "--infra-only", "--json"],
-                             capture_output=True, text=True, env={**os.environ, **own}, check=False)
-    if started.returncode != 0:
-        sys.exit(f"bench: could not start a stack: {started.stderr.strip()}")
-    try:
-        yield json.loads(started.stdout.strip().splitlines()[-1])
-    finally:
-        subprocess.run([sys.executable, str(ROOT / "deploy" / "stack.py"), "down"], env={**os.environ, **own},
-                       capture_output=True, check=False)
 
 
 def kafka_port(env: dict[str, str]) -> int:
