@@ -8,12 +8,26 @@ fresh subscription as a wake-up, because notifications sent meanwhile were lost.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
 import asyncpg
 
 log = logging.getLogger("flint.listen")
+
+
+async def woken(wake: asyncio.Event, timeout: float) -> bool:
+    """Waits until ``wake`` is set (True) or ``timeout`` seconds pass (False), for a loop
+    that works on a wake-up or a poll. Under ``asyncio.timeout``, not ``wait_for``: on Python
+    3.11 ``wait_for`` drops a cancellation that lands as the wake-up completes, and a loop
+    stopped that way kept running (a relay's ``stop()`` waited forever)."""
+    try:
+        async with asyncio.timeout(timeout):
+            await wake.wait()
+    except TimeoutError:
+        return False
+    return True
 
 
 class NotifyListener:

@@ -36,7 +36,7 @@ from aiokafka import AIOKafkaProducer
 from opentelemetry.trace import SpanKind
 
 from flint_chassis import tracing
-from flint_chassis.listen import NotifyListener
+from flint_chassis.listen import NotifyListener, woken
 from flint_chassis.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from flint_chassis.wire import decode_headers, encode_headers
 from flint_contracts.envelope import EventEnvelope
@@ -139,10 +139,8 @@ class Staged:
     def columns(self) -> tuple[list[Any], ...]:
         """The six arrays ``with_change``'s parameters take: ids, topics, keys, payloads,
         headers, traceparents."""
-        traceparent = tracing.current_traceparent()
-        rows = [(e.id, self.topic, e.subject.encode() if e.subject is not None else None, e.to_bytes(),
-                 encode_headers(event_headers(e)), traceparent) for e in self.events]
-        return tuple(list(column) for column in zip(*rows, strict=True)) if rows else ([],) * 6
+        return StagedRaw(self.topic, [(e.id, e.subject.encode() if e.subject is not None else None, e.to_bytes(),
+                                       event_headers(e)) for e in self.events]).columns()
 
 
 @dataclass(frozen=True)
@@ -154,7 +152,7 @@ class StagedRaw:
     messages: Sequence[tuple[str, bytes | None, bytes, Iterable[tuple[str, bytes | str]]]]
 
     def columns(self) -> tuple[list[Any], ...]:
-        """The six arrays ``with_change``'s parameters take (as ``Staged.columns``)."""
+        """The six arrays ``with_change``'s parameters take (see ``Staged.columns``)."""
         traceparent = tracing.current_traceparent()
         rows = [(message_id, self.topic, key, payload, encode_headers(headers), traceparent)
                 for message_id, key, payload, headers in self.messages]
@@ -165,7 +163,7 @@ def with_change(ctes: str, changed: str, first_param: int) -> str:
     """One statement: the caller's data-modifying CTEs (``name AS (...)``, comma-separated;
     PostgreSQL allows them only at the top level), then the staged events' outbox rows and the
     relay's notification, both only if CTE ``changed`` returned a row. ``Staged.columns()``
-    fills parameters ``first_param`` to ``first_param + 5``; the statement returns a row
+    (or ``StagedRaw.columns()``) fills parameters ``first_param`` to ``first_param + 5``; the statement returns a row
     exactly when ``changed`` did: ``changed``'s columns, after one named ``notified``."""
     p = [f"${first_param + i}" for i in range(6)]
     return f"""
@@ -276,12 +274,7 @@ class OutboxRelay:
             if sent < self._batch_size:
                 if await self._listen_again():
                     continue  # notifications sent while it was not listening are lost: look now
-                try:
-                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation
-                    # that lands as the wake-up completes, and stop() then waited forever.
-                    async with asyncio.timeout(self._poll_interval):
-                        await self._wake.wait()
-                except TimeoutError:
+                if not await woken(self._wake, self._poll_interval):
                     continue
                 if self._linger:  # woken by a commit: let the commits right behind it join its batch
                     await asyncio.sleep(self._linger)

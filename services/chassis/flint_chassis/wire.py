@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable
 
 import orjson
-from collections.abc import Iterable
 
 Headers = list[tuple[str, bytes]]
 

@@ -28,7 +28,7 @@ from flint_contracts import event_types
 from flint_contracts.envelope import EventEnvelope
 from flint_contracts.ids import new_id
 from flint_contracts.topics import INSTALLS_EVENTS, INVOICES_EVENTS, ORDERS_EVENTS, REFUNDS_EVENTS, app_topic
-from flint_installs.delivery import recipients, repository, routing_repository
+from flint_installs.delivery import recipients, routing_repository
 from flint_installs.delivery.recipients import Recipient, Route
 from flint_installs.delivery.routing_repository import FeedEntry
 
@@ -94,6 +94,5 @@ async def _deliver(conn: asyncpg.Connection, target: Route, envelope: EventEnvel
         delivery_ids=[new_id("dlv") for _ in endpoints], endpoint_ids=endpoints,
         ordering_key=envelope.subject or envelope.id,
         traceparent=tracing.current_traceparent(),  # the consumer's: each attempt continues it
-        wake_channel=repository.WAKE_CHANNEL,
     )
     return await routing_repository.route(conn, entry, message, webhooks)

@@ -17,6 +17,7 @@ import asyncpg
 from flint_chassis import outbox
 from flint_contracts.topics import app_topic
 from flint_installs.delivery.recipients import Recipient
+from flint_installs.delivery.repository import WAKE_CHANNEL
 
 # Each install with its enabled webhook endpoints, in one round trip per event.
 _RECIPIENT_COLUMNS = """
@@ -35,7 +36,7 @@ _INSTALL = f"SELECT {_RECIPIENT_COLUMNS} FROM installs i WHERE i.id = $1 FOR SHA
 # queued, and the copy for the app's topic in installs' outbox with the relay's wake-up. The
 # position is taken even for an event routed before (the entry then adds nothing): a gap,
 # which readers never notice.
-_ROUTE = outbox.with_change("""
+_ROUTE = outbox.with_change(f"""
 next AS (
     INSERT INTO install_feeds (install_id, last_position) VALUES ($1, 1)
     ON CONFLICT (install_id) DO UPDATE SET last_position = install_feeds.last_position + 1
@@ -58,9 +59,9 @@ deliveries AS (
     RETURNING 1
 ),
 routed AS (
-    SELECT q.queued, CASE WHEN q.queued > 0 THEN pg_notify($11, '') END AS sender_woken
+    SELECT q.queued, CASE WHEN q.queued > 0 THEN pg_notify('{WAKE_CHANNEL}', '') END AS sender_woken
       FROM fed, (SELECT count(*) AS queued FROM deliveries) AS q
-)""", changed="routed", first_param=12)
+)""", changed="routed", first_param=11)
 _PAGE = """
 SELECT position, body FROM app_events WHERE install_id = $1 AND position > $2 ORDER BY position LIMIT $3
 """
@@ -105,7 +106,6 @@ class Webhooks:
     endpoint_ids: list[str]
     ordering_key: str
     traceparent: str | None
-    wake_channel: str
 
 
 async def route(conn: asyncpg.Connection, entry: FeedEntry, message: outbox.StagedRaw, webhooks: Webhooks) -> int | None:
@@ -114,7 +114,7 @@ async def route(conn: asyncpg.Connection, entry: FeedEntry, message: outbox.Stag
     None (writing nothing) when the event is in the feed already."""
     row = await conn.fetchrow(_ROUTE, entry.install_id, entry.event_id, entry.event_type, entry.body,
                               entry.outbox_id, entry.routed_at, webhooks.ordering_key, webhooks.traceparent,
-                              webhooks.delivery_ids, webhooks.endpoint_ids, webhooks.wake_channel,
+                              webhooks.delivery_ids, webhooks.endpoint_ids,
                               *message.columns())
     return row["queued"] if row is not None else None
 

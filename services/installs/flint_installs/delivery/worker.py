@@ -19,7 +19,7 @@ import logging
 
 import asyncpg
 
-from flint_chassis.listen import NotifyListener
+from flint_chassis.listen import NotifyListener, woken
 from flint_installs.delivery.dispatch import Dispatcher
 from flint_installs.delivery.model import ClaimedDelivery
 
@@ -75,13 +75,7 @@ class SenderWorker:
                     continue  # maybe more are due: claim again once slots free
             if await self._listen_again():
                 continue
-            try:
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can drop a cancellation
-                # that lands as the wake-up completes (as the outbox relay's did)
-                async with asyncio.timeout(self._poll_interval):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
+            await woken(self._wake, self._poll_interval)
 
     async def _claim(self, free: int) -> list[ClaimedDelivery]:
         try:
