@@ -159,18 +159,22 @@ class StagedRaw:
         return tuple(list(column) for column in zip(*rows, strict=True)) if rows else ([],) * 6
 
 
-def with_change(ctes: str, changed: str, first_param: int) -> str:
+def with_change(ctes: str, changed: str, first_param: int, payload: str = "e.payload") -> str:
     """One statement: the caller's data-modifying CTEs (``name AS (...)``, comma-separated;
     PostgreSQL allows them only at the top level), then the staged events' outbox rows and the
     relay's notification, both only if CTE ``changed`` returned a row. ``Staged.columns()``
     (or ``StagedRaw.columns()``) fills parameters ``first_param`` to ``first_param + 5``; the statement returns a row
-    exactly when ``changed`` did: ``changed``'s columns, after one named ``notified``."""
+    exactly when ``changed`` did: ``changed``'s columns, after one named ``notified``.
+
+    ``payload`` is the SQL expression each row's payload is stored as: the staged bytes
+    (``e.payload``) unless the caller completes them from its own CTEs (the orders service
+    writes the order number it took in the same statement into its event)."""
     p = [f"${first_param + i}" for i in range(6)]
     return f"""
 WITH {ctes.strip()},
 queued AS (
     INSERT INTO flint_outbox (event_id, topic, key, payload, headers, traceparent)
-    SELECT e.event_id, e.topic, e.key, e.payload, e.headers, e.traceparent
+    SELECT e.event_id, e.topic, e.key, {payload}, e.headers, e.traceparent
       FROM unnest({p[0]}::text[], {p[1]}::text[], {p[2]}::bytea[], {p[3]}::bytea[], {p[4]}::jsonb[], {p[5]}::text[])
            WITH ORDINALITY AS e(event_id, topic, key, payload, headers, traceparent, n)
      WHERE EXISTS (SELECT 1 FROM {changed})

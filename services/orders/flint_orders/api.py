@@ -286,7 +286,9 @@ async def create(edge: ServiceHttp, request: Request, principal: Principal, orde
         created = await _domain(handlers.create_order(conn, draft, actor=_actor(principal), cause=Cause.of_request()))
         return json_response(repository.dumps(created.record), 201, {"Location": f"/v1/orders/{created.order.id}"})
 
-    return await edge.idempotency.run(request, caller=principal.caller, key=idempotency_key, action=action)
+    # create_order needs no transaction of ours: a create without a note is one statement
+    return await edge.idempotency.run(request, caller=principal.caller, key=idempotency_key, action=action,
+                                      transaction=False)
 
 
 async def _domain(change: Awaitable[Any], order_id: str | None = None) -> Any:

@@ -9,6 +9,7 @@ the outbox, all on the same connection. Nothing is published before the commit.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -72,24 +73,37 @@ class OrderNotFound(LookupError):
 async def create_order(conn: asyncpg.Connection, draft: OrderDraft, *, actor: Actor, cause: Cause) -> Created | None:
     """Creates the order with the merchant's next number, then the buyer's note if any. With
     an ``order_id`` the merchant has already (a create command delivered again), nothing
-    changes and None is returned; one that another merchant's order has is refused."""
+    changes and None is returned; one that another merchant's order has is refused.
+
+    Safe outside a transaction: an order without a note is written by one statement (number
+    included), anything more in a transaction of its own."""
     if draft.order_id is not None:
         owner = await repository.owner_of(conn, draft.order_id)
         if owner == draft.merchant_id:
             return None
         if owner is not None:
             raise DomainError(f"order id {draft.order_id} is taken by another order", code="order_id_taken")
-    number = await repository.next_number(conn, draft.merchant_id)
-    order = Order.create(
+    if not draft.note:  # one write: the number is taken by the statement that writes the order
+        order = _new_order(draft, repository.PENDING_NUMBER, actor)
+        if (created := await _write_numbered(conn, order, cause)) is not None:
+            return created
+    # Several statements (or a placeholder in the order's data): in one transaction, the
+    # number's lock held from here to its end.
+    async with nullcontext() if conn.is_in_transaction() else conn.transaction():
+        order = _new_order(draft, await repository.next_number(conn, draft.merchant_id), actor)
+        record = await _write(conn, order, cause, new=True)
+        if draft.note:  # its own entry and event, after order.created
+            order.add_note(draft.note, actor=Actor(type="buyer"), at=order.created_at)
+            record = await _write(conn, order, cause)
+    return Created(order, record)
+
+
+def _new_order(draft: OrderDraft, number: int, actor: Actor) -> Order:
+    return Order.create(
         merchant_id=draft.merchant_id, number=number, customer=draft.customer, currency=draft.currency,
         lines=list(draft.lines), shipping=draft.shipping, discounts=list(draft.discounts),
         expected_total=draft.expected_total, actor=actor, at=draft.at, order_id=draft.order_id, tags=draft.tags,
     )
-    record = await _write(conn, order, cause, new=True)
-    if draft.note:  # its own entry and event, after order.created
-        order.add_note(draft.note, actor=Actor(type="buyer"), at=order.created_at)
-        record = await _write(conn, order, cause)
-    return Created(order, record)
 
 
 async def change_order(
@@ -221,6 +235,22 @@ async def _write(conn: asyncpg.Connection, order: Order, cause: Cause, *, new: b
         await repository.save(conn, order, snapshot, timeline, staged)
     order.pull_new_entries()
     return snapshot
+
+
+async def _write_numbered(conn: asyncpg.Connection, order: Order, cause: Cause) -> Created | None:
+    """``_write`` for a new order built with ``repository.PENDING_NUMBER``: one statement
+    takes the merchant's number and writes it in the placeholder's place. None, with nothing
+    written, when ``repository.add_numbered`` cannot."""
+    snapshot = order.to_dict()
+    (entry,) = order.new_entries
+    event = order_event(order.merchant_id, snapshot, entry, cause)
+    timeline = repository.NewEntries(order.new_entries, {entry.sequence: event.id}, cause.causation_id)
+    number = await repository.add_numbered(conn, order, snapshot, timeline, outbox.Staged(ORDERS_EVENTS, [event]))
+    if number is None:
+        return None
+    order.pull_new_entries()
+    order.number = snapshot["number"] = number
+    return Created(order, snapshot)
 
 
 def order_event(merchant_id: str, snapshot: dict[str, Any], entry: TimelineEntry, cause: Cause) -> EventEnvelope:

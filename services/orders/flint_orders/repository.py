@@ -7,6 +7,7 @@ filter on; both are written by the same statement, so they never disagree.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,6 +77,28 @@ written AS ({_UPDATE.strip()} RETURNING 1),
 entry AS (INSERT INTO order_timeline {_TIMELINE_COLUMNS}
           SELECT $1, $10, $11, $12, $13::jsonb, $14::jsonb, $15::jsonb, $16, $17 FROM written RETURNING 1)""",
                                                    changed="entry", first_param=18)
+# A new order, its merchant's next number, its timeline entry and its events in one
+# statement. The order was built and rendered with ``PENDING_NUMBER``; the statement writes
+# the number it takes in its place in the record ($12), the entry's data ($18) and the
+# events' bytes. Run as a transaction of its own, the number's row lock is held for the
+# statement only (numbers stay gap-free: if any part fails, none is written). No
+# ON CONFLICT on the id: a taken id fails the whole statement, number included.
+_INSERT_NUMBERED = outbox.with_change(f"""
+numbered AS (
+    INSERT INTO order_numbers AS n (merchant_id, last_number) VALUES ($2, {FIRST_ORDER_NUMBER})
+    ON CONFLICT (merchant_id) DO UPDATE SET last_number = n.last_number + 1
+    RETURNING last_number),
+written AS (
+    INSERT INTO orders (id, merchant_id, number, status, payment_status, customer_email, currency, tags,
+                        version, created_at, updated_at, doc)
+    SELECT $1, $2, last_number, $4, $5, $6, $7, $8, $9, $10, $11, replace($12, $3, last_number::text)::jsonb
+      FROM numbered
+    RETURNING number),
+entry AS (INSERT INTO order_timeline {_TIMELINE_COLUMNS}
+          SELECT $1, $13, $14, $15, $16::jsonb, $17::jsonb, replace($18, $3, number::text)::jsonb, $19, $20
+            FROM written RETURNING 1)""",
+    changed="written", first_param=21,
+    payload="convert_to(replace(convert_from(e.payload, 'UTF8'), $3, (SELECT number::text FROM written)), 'UTF8')")
 _INSERT_TIMELINE = """
 INSERT INTO order_timeline (order_id, sequence, type, at, actor, changes, data, event_id, caused_by)
 VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9)
@@ -120,6 +143,13 @@ async def next_number(conn: asyncpg.Connection, merchant_id: str) -> int:
     return await conn.fetchval(_NEXT_NUMBER, merchant_id, FIRST_ORDER_NUMBER)
 
 
+# The number a new order is built with until ``add_numbered`` writes the merchant's real one
+# in its place: 18 digits, drawn per process, so no order's data holds it by chance (and none
+# by design: it is never shown, and ``add_numbered`` checks where it appears).
+PENDING_NUMBER = 10**17 + secrets.randbelow(8 * 10**17)
+_PENDING = str(PENDING_NUMBER)
+
+
 @dataclass(frozen=True)
 class NewEntries:
     """Timeline entries to write with the order: each with the id of the order event
@@ -153,6 +183,39 @@ async def add(conn: asyncpg.Connection, order: Order, doc: dict[str, Any] | None
     if written and events is not None:
         await _enqueue(conn, events)
     return written
+
+
+async def add_numbered(conn: asyncpg.Connection, order: Order, doc: dict[str, Any], timeline: NewEntries,
+                       events: outbox.Staged) -> int | None:
+    """Inserts a new order built with ``PENDING_NUMBER`` (``doc``: its ``to_dict()``), its one
+    timeline entry and ``events`` with one statement that takes the merchant's next number
+    and writes it in the placeholder's place; returns the number. Outside a transaction the
+    statement is one by itself, and holds the number's lock only while it runs.
+
+    Returns None, writing nothing, when the placeholder appears anywhere but as the order's
+    number (once in the record, at most once in the entry's data, and in each event only
+    where those put it): then the caller takes the number first (``next_number``). Raises
+    ConcurrentChange when an order with its id exists already."""
+    (row,) = timeline.rows()
+    doc_text, data = dumps(doc), row[5]
+    placed = doc_text.count(_PENDING)
+    if placed != 1 or data.count(_PENDING) > 1:
+        return None
+    placed += data.count(_PENDING)
+    columns = events.columns()
+    pending = _PENDING.encode()
+    if any(payload.count(pending) != placed for payload in columns[3]):
+        return None
+    try:
+        written = await conn.fetchrow(
+            _INSERT_NUMBERED, order.id, order.merchant_id, _PENDING, order.status, doc["payment_status"],
+            _email_key(order.customer.email), order.currency, list(order.tags), order.version, order.created_at,
+            order.updated_at, doc_text, *row, *columns)
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name != "orders_pkey":
+            raise
+        raise ConcurrentChange(f"order {order.id} was created concurrently") from None
+    return written["number"]
 
 
 async def save(conn: asyncpg.Connection, order: Order, doc: dict[str, Any] | None = None,
