@@ -82,6 +82,12 @@ WHERE published_at IS NULL AND position <= $2 AND coalesce(key, '\\x'::bytea) = 
 GROUP BY 1
 """
 
+# Bytes the relay's producer gathers per partition before ``send`` waits for the batch to go
+# out. aiokafka's default (16 KiB) holds about six order events: a round of 200 rows then
+# waited for some thirty produce requests one after the other (0.7 ms per row at 800 rows/s).
+# 256 KiB takes a whole round, and stays well under the broker's 1 MiB per batch.
+PRODUCER_BATCH_BYTES = 256 * 1024
+
 _ORDERED_SCAN = "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off"
 _MARK = "UPDATE flint_outbox SET published_at = now() WHERE position = ANY($1::bigint[])"
 _PURGE = "DELETE FROM flint_outbox WHERE published_at < now() - $1::interval"
@@ -249,6 +255,7 @@ class OutboxRelay:
             bootstrap_servers=self._bootstrap,
             enable_idempotence=True,  # acks=all, no duplicates or reordering from producer retries
             linger_ms=2,
+            max_batch_size=PRODUCER_BATCH_BYTES,
             client_id=f"flint-outbox-{self._name}",
         )
         await self._producer.start()
