@@ -107,8 +107,9 @@ def table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
-def write_results(figures: list[Figure], *, quick: bool, started: datetime, extra: dict) -> Path:
-    """bench/results/<UTC time>.json, and latest.json beside it (the one kept in git)."""
+def write_results(figures: list[Figure], *, quick: bool, started: datetime, extra: dict, latest: bool) -> Path:
+    """bench/results/<UTC time>.json, and with ``latest`` (a whole run: every benchmark, not
+    quick, none failed) latest.json beside it, the one kept in git."""
     RESULTS.mkdir(exist_ok=True)
     document = {
         "started": started.isoformat(), "finished": datetime.now(UTC).isoformat(), "quick": quick,
@@ -119,7 +120,8 @@ def write_results(figures: list[Figure], *, quick: bool, started: datetime, extr
     text = json.dumps(document, indent=2, default=str) + "\n"
     path = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     path.write_text(text)
-    (RESULTS / "latest.json").write_text(text)
+    if latest:
+        (RESULTS / "latest.json").write_text(text)
     return path
 
 

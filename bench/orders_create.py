@@ -37,6 +37,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.app_topic_latency import groups_at_end
+from bench.figures import Figure
 from bench.orders_get import ROOT, Issuer, free_port, process_group_cpu, recreate, stack_env, wait_ready
 from flint_contracts.event_types import ORDER_CREATED
 from flint_contracts.ids import new_id
@@ -50,6 +51,8 @@ NO_RATE_LIMIT = {"RATE_LIMIT_WRITE_PER_SECOND": "1000000", "RATE_LIMIT_WRITE_BUR
                  "RATE_LIMIT_READ_PER_SECOND": "1000000", "RATE_LIMIT_READ_BURST": "1000000"}
 HOST = "127.0.0.1"  # never anything else
 RAW_PARTITIONS = 3  # as many as the orders events topic (ServiceSettings.topic_partitions)
+TARGET_SHARE = 0.10  # of the raw loop's messages/s
+TARGET_CPU_MS = 1.5  # of the orders process per create
 
 
 # --- measurements ---------------------------------------------------------------------------------------
@@ -390,7 +393,27 @@ def report(creates: dict, raw: dict) -> bool:
     print("cores busy while creating: " + ", ".join(f"{name} {value:.2f}" for name, value in busy.items())
           + " (all: every process on the machine; Kafka and PostgreSQL may be shared with others)")
     print(json.dumps({"creates": creates, "raw": raw, "ratio": ratio}))
-    return ratio >= 0.10 and creates["cpu_ms_per_create"] <= 1.5 and creates["errors"] == 0
+    return ratio >= TARGET_SHARE and creates["cpu_ms_per_create"] <= TARGET_CPU_MS and creates["errors"] == 0
+
+
+def figures(env: dict[str, str], *, seconds: float, warmup: float = 3.0) -> list[Figure]:
+    """The create rows of `make bench`: one merchant (its creates take one number row in
+    turn) and sixteen, 16 clients each, each beside a raw loop of the same run."""
+    rows = []
+    for merchants in (1, 16):
+        args = argparse.Namespace(seconds=seconds, warmup=warmup, clients=16, merchants=merchants, workers=1,
+                                  pool=10, profile=None, profile_format="speedscope")
+        creates, raw = uvloop.run(bench(env, args))
+        shown = f"{merchants} merchant{'s' if merchants > 1 else ''}"
+        notes = {k: creates[k] for k in ("acked", "errors", "consumed", "cpu_share")}
+        rows += [
+            Figure(f"create: POST /v1/orders -> order.created/s, {shown}", creates["rate"], "/s", raw["rate"],
+                   "raw aiokafka loop", ("ratio", ">=", TARGET_SHARE), notes=notes),
+            Figure(f"create: orders CPU per create, {shown}", creates["cpu_ms_per_create"], "ms",
+                   goal=("value", "<=", TARGET_CPU_MS)),
+            Figure(f"create: e2e p99, {shown}", creates["p99_ms"], "ms", raw["p99_ms"], "raw aiokafka loop"),
+        ]
+    return rows
 
 
 def main(argv: list[str] | None = None) -> None:

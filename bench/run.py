@@ -2,7 +2,7 @@
 
     python -m bench                  # full: 10 s per measurement, 3 runs of each benchmark
     BENCH_QUICK=1 python -m bench    # short: 3 s per measurement, 1 run (a few minutes)
-    BENCH_RUNS=N  BENCH_ONLY=read,pipeline,refunds,webhooks,footprint
+    BENCH_RUNS=N  BENCH_ONLY=read,create,pipeline,refunds,webhooks,footprint
 
 Which servers: ``KAFKA_BOOTSTRAP_SERVERS`` and ``DATABASE_URL`` when set, else a Kafka and
 PostgreSQL of the benchmark's own, never those of `make up` (bench.servers). Every service a
@@ -22,7 +22,7 @@ from bench.figures import Figure, median_of, table, write_results
 from bench.orders_get import ROOT
 from bench.servers import servers
 
-BENCHMARKS = ("read", "pipeline", "refunds", "webhooks", "footprint")
+BENCHMARKS = ("read", "create", "pipeline", "refunds", "webhooks", "footprint")
 TARGET_IDLE_MB = 150.0
 
 
@@ -37,6 +37,12 @@ def read(env: dict[str, str], seconds: float, quick: bool) -> list[Figure]:
     from bench import orders_get
 
     return orders_get.figures(env, seconds=seconds, orders=2_000 if quick else 10_000)
+
+
+def create(env: dict[str, str], seconds: float, quick: bool) -> list[Figure]:
+    from bench import orders_create
+
+    return orders_create.figures(env, seconds=seconds, warmup=2.0 if quick else 3.0)
 
 
 def pipeline(env: dict[str, str], seconds: float, quick: bool) -> list[Figure]:
@@ -90,7 +96,7 @@ def footprint(env: dict[str, str], seconds: float, quick: bool) -> list[Figure]:
 
 
 RUNNERS: dict[str, Callable[[dict[str, str], float, bool], list[Figure]]] = {
-    "read": read, "pipeline": pipeline, "refunds": refunds, "webhooks": webhooks, "footprint": footprint}
+    "read": read, "create": create, "pipeline": pipeline, "refunds": refunds, "webhooks": webhooks, "footprint": footprint}
 
 
 def main() -> int:
@@ -118,11 +124,13 @@ def main() -> int:
             figures += median_of(measured) if measured else []
     print()
     print(table(figures))
-    path = write_results(figures, quick=quick, started=started, extra={"runs": runs, "seconds": seconds,
-                                                                       "failed": failed})
+    whole = not quick and not failed and set(only) == set(BENCHMARKS)  # what docs/benchmarks.md may quote
+    path = write_results(figures, quick=quick, started=started, latest=whole,
+                         extra={"runs": runs, "seconds": seconds, "failed": failed, "only": only})
     missed = [f.name for f in figures if f.met is False]
     print(f"\n{len(figures)} figures, {len(missed)} targets missed; results in {path.relative_to(ROOT)}"
-          f" (and bench/results/latest.json)")
+          + (" (and bench/results/latest.json)" if whole else
+             " (bench/results/latest.json kept: only a whole run, not quick and without failures, replaces it)"))
     for name, error in failed.items():
         print(f"FAILED {name}: {error}")
     return 1 if failed else 0
