@@ -1,6 +1,7 @@
 """Offsets of a consumer working through a backlog are committed in steps, not per message
-(flint_chassis.consumer.commits); once it has caught up nothing waits uncommitted, and what a
-stop left uncommitted is read again and applied once."""
+(flint_chassis.consumer.commits); once it has caught up nothing waits uncommitted, what a
+stop left uncommitted is read again and applied once, and a rebalance commits what was
+taken care of before the partitions change hands."""
 
 from __future__ import annotations
 
@@ -100,6 +101,38 @@ async def test_what_a_stopped_consumer_left_uncommitted_is_read_again_and_applie
         await eventually(lambda: _equals(committed(again, topic), 200), message="offset committed to the end")
     finally:
         await again.stop()
+
+
+async def test_a_rebalance_commits_what_was_taken_care_of_so_the_next_owner_reads_nothing_twice(
+        ledger_pool, kafka_bootstrap, new_topics):
+    # given a consumer behind on a backlog, that has applied 120 deposits (none committed
+    # yet) and waits on the 121st
+    [topic] = await new_topics("deposits", partitions=1)
+    first, held = ledger.account(), ledger.account()
+    await produce(kafka_bootstrap, topic, *deposits(first, 120), *deposits(held, 1), *deposits(first, 79))
+    ledger.HOLD[held] = asyncio.Event()
+    paced = replace(FAST, commit_every=1000, commit_interval=60)
+    replicas = [await start_ledger(kafka_bootstrap, ledger_pool, topic, options=paced)]
+    try:
+        await eventually(lambda: _equals(ledger.balance(ledger_pool, first), (120, 120)), timeout=60,
+                         message="the first 120 deposits")
+        assert await committed(replicas[0], topic) is None
+        # when a second replica joins the group (a scale-up, a rolling deploy)
+        replicas.append(await start_ledger(kafka_bootstrap, ledger_pool, topic, options=paced, wait_for=0))
+        # then the rebalance commits the 120 taken care of, before the partition changes hands
+        await eventually(lambda: _equals(committed(replicas[0], topic), 120), timeout=30,
+                         message="the finished offsets committed on revoke")
+        ledger.HOLD[held].set()
+        # and the rest is applied once, with at most the message in hand read again
+        await eventually(lambda: _equals(ledger.balance(ledger_pool, first), (199, 199)), timeout=60,
+                         message="all deposits of the first account")
+        assert await ledger.balance(ledger_pool, held) == (1, 1)
+        duplicates = sum(c.stats["duplicate"] for r in replicas for c in r.consumers)
+        assert duplicates <= 1, duplicates
+    finally:
+        ledger.HOLD.pop(held).set()
+        for running in replicas:
+            await running.stop()
 
 
 def test_pacing_commits_once_caught_up_and_every_n_while_behind():

@@ -39,7 +39,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 
 from flint_chassis.consumer import dead_letter, inbox, parking
 from flint_chassis.consumer.classify import Deliver, Refuse, Skip, classify
-from flint_chassis.consumer.commits import CommitPacing
+from flint_chassis.consumer.commits import CommitOnRevoke, CommitPacing
 from flint_chassis.consumer.failures import Action, Verdict, database_unreachable, judge
 from flint_chassis.consumer.inbox import Outcome
 from flint_chassis.consumer.message import Message
@@ -87,6 +87,7 @@ class SubscriptionConsumer:
             *self.topics, group_id=self.name, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest",
             parser=_tolerant_parser, decoder=raw_body, title=f"{self.name}:{','.join(self.topics)}",
             max_workers=self.subscription.consumers,  # > 1: one consumer per worker, partitions shared out
+            listener=CommitOnRevoke(self.commits, self.name),
         )
 
         @subscriber
