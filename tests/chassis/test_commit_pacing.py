@@ -40,6 +40,10 @@ def commits(monkeypatch) -> list[int]:
     return calls
 
 
+# Offsets trail the work: nothing is committed before 1000 messages or a minute.
+PACED = replace(FAST, commit_every=1000, commit_interval=60)
+
+
 def deposits(account: str, count: int) -> list[tuple[bytes, bytes, list]]:
     return [(account.encode(), ledger.deposit(account, 1).to_bytes(), []) for _ in range(count)]
 
@@ -68,12 +72,8 @@ async def test_a_backlog_is_committed_every_n_messages_and_fully_once_caught_up(
 async def test_what_a_stopped_consumer_left_uncommitted_is_read_again_and_applied_once(
         ledger_pool, kafka_bootstrap, new_topics):
     # given 120 deposits to one account, one to a second account whose handler will wait, then 79 more
-    [topic] = await new_topics("deposits", partitions=1)
-    first, held = ledger.account(), ledger.account()
-    await produce(kafka_bootstrap, topic, *deposits(first, 120), *deposits(held, 1), *deposits(first, 79))
-    ledger.HOLD[held] = asyncio.Event()
-    paced = replace(FAST, commit_every=1000, commit_interval=60)
-    running = await start_ledger(kafka_bootstrap, ledger_pool, topic, options=paced)
+    topic, first, held = await _backlog_with_a_held_deposit(kafka_bootstrap, new_topics)
+    running = await start_ledger(kafka_bootstrap, ledger_pool, topic, options=PACED)
     try:
         # when the consumer has applied the first 120 and waits on the held one
         await eventually(lambda: _equals(ledger.balance(ledger_pool, first), (120, 120)), timeout=60,
@@ -87,7 +87,7 @@ async def test_what_a_stopped_consumer_left_uncommitted_is_read_again_and_applie
         ledger.HOLD.pop(held).set()
     await stopping
     # when the worker comes back in the same group
-    again = await start_ledger(kafka_bootstrap, ledger_pool, topic, options=paced)
+    again = await start_ledger(kafka_bootstrap, ledger_pool, topic, options=PACED)
     try:
         # then every deposit is applied once: what was read again was stopped by the inbox
         await eventually(lambda: _equals(ledger.balance(ledger_pool, first), (199, 199)), timeout=60,
@@ -107,18 +107,14 @@ async def test_a_rebalance_commits_what_was_taken_care_of_so_the_next_owner_read
         ledger_pool, kafka_bootstrap, new_topics):
     # given a consumer behind on a backlog, that has applied 120 deposits (none committed
     # yet) and waits on the 121st
-    [topic] = await new_topics("deposits", partitions=1)
-    first, held = ledger.account(), ledger.account()
-    await produce(kafka_bootstrap, topic, *deposits(first, 120), *deposits(held, 1), *deposits(first, 79))
-    ledger.HOLD[held] = asyncio.Event()
-    paced = replace(FAST, commit_every=1000, commit_interval=60)
-    replicas = [await start_ledger(kafka_bootstrap, ledger_pool, topic, options=paced)]
+    topic, first, held = await _backlog_with_a_held_deposit(kafka_bootstrap, new_topics)
+    replicas = [await start_ledger(kafka_bootstrap, ledger_pool, topic, options=PACED)]
     try:
         await eventually(lambda: _equals(ledger.balance(ledger_pool, first), (120, 120)), timeout=60,
                          message="the first 120 deposits")
         assert await committed(replicas[0], topic) is None
         # when a second replica joins the group (a scale-up, a rolling deploy)
-        replicas.append(await start_ledger(kafka_bootstrap, ledger_pool, topic, options=paced, wait_for=0))
+        replicas.append(await start_ledger(kafka_bootstrap, ledger_pool, topic, options=PACED, wait_for=0))
         # then the rebalance commits the 120 taken care of, before the partition changes hands
         await eventually(lambda: _equals(committed(replicas[0], topic), 120), timeout=30,
                          message="the finished offsets committed on revoke")
@@ -154,6 +150,16 @@ def test_pacing_commits_once_caught_up_and_every_n_while_behind():
     assert pacing.uncommitted() == 0
     assert CommitPacing(every=1000, interval=0).due(consumer, "t", 0, 0)  # the interval has passed
     assert CommitPacing(every=1000, interval=60).due(object(), "t", 0, 0)  # end unknown: commit
+
+
+async def _backlog_with_a_held_deposit(bootstrap: str, new_topics) -> tuple[str, str, str]:
+    """A topic holding 120 deposits to one account, one to a second account whose handler
+    waits until the test lets it go, then 79 more: (topic, first account, held account)."""
+    [topic] = await new_topics("deposits", partitions=1)
+    first, held = ledger.account(), ledger.account()
+    await produce(bootstrap, topic, *deposits(first, 120), *deposits(held, 1), *deposits(first, 79))
+    ledger.HOLD[held] = asyncio.Event()
+    return topic, first, held
 
 
 async def _equals(value, expected) -> bool:
