@@ -104,12 +104,13 @@ async def test_one_trace_runs_from_the_http_request_to_another_services_consumer
     publish = by_id[f"0x{consumed.parent.span_id:016x}"]
     assert publish["kind"] == "SpanKind.PRODUCER" and publish["name"] == f"send {ORDERS_EVENTS}"
     # ... which is a child of the request's server span, itself the caller's child, with the
-    # transaction's statements in between
+    # statement that wrote the order (and its outbox row) in between
     server = by_id[publish["parent_id"]]
     assert server["kind"] == "SpanKind.SERVER" and server["name"] == "POST /v1/orders"
     assert server["parent_id"] == f"0x{caller_span}"
-    statements = [s for s in orders_spans if s["kind"] == "SpanKind.CLIENT" and s["parent_id"] == server["context"]["span_id"]]
-    assert any(s["name"] == "INSERT" for s in statements), [s["name"] for s in statements]
+    statements = [s["attributes"].get("db.statement") or s["attributes"].get("db.query.text") or ""
+                  for s in orders_spans if s["kind"] == "SpanKind.CLIENT" and s["parent_id"] == server["context"]["span_id"]]
+    assert any("INSERT INTO orders" in s and "INSERT INTO flint_outbox" in s for s in statements), statements
     # and the probe's line for the message names the trace, the event and where it came from
     # (written once the message's transaction committed, a moment after the handler ran)
     line = await eventually(lambda: next((line for line in map(json.loads, lines.getvalue().splitlines())
