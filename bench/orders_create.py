@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -339,7 +340,8 @@ async def start_orders(env: dict[str, str], issuer: Issuer, args: argparse.Names
     server_env = {
         **os.environ, **env, "DATABASE_NAME": BENCH_DB, "FLINT_INSTALLS_URL": issuer.url,
         "FLINT_ORDERS_PORT": str(port), "FLINT_ORDERS_ROLE": "all", "FLINT_ORDERS_WORKERS": str(args.workers),
-        "FLINT_ORDERS_GROUP_PREFIX": prefix, "DB_POOL_MIN": str(args.pool),
+        "FLINT_ORDERS_GROUP_PREFIX": prefix, "FLINT_ORDERS_SECRET": secrets.token_urlsafe(40),
+        "DB_POOL_MIN": str(args.pool),
         "DB_POOL_MAX": str(args.pool), "FLINT_LOG_LEVEL": "WARNING", **NO_RATE_LIMIT,
     }
     command = [sys.executable, "-m", "flint_orders"]
