@@ -15,7 +15,7 @@ import flint_installs
 from flint_chassis.migrations import CHASSIS_MIGRATIONS, migrate
 from flint_contracts.ids import new_id
 from flint_installs.delivery import repository
-from flint_installs.delivery.model import ENABLED, WebhookEndpoint
+from flint_installs.delivery.model import ENABLED, NewDelivery, WebhookEndpoint
 
 INSTALLS_MIGRATIONS = Path(flint_installs.__file__).parent / "migrations"
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -50,27 +50,11 @@ async def add_endpoint(conn: asyncpg.Connection, url: str = "https://hooks.examp
     return endpoint
 
 
-@dataclass(frozen=True)
-class Queued:
-    """A delivery as the router queues it (flint_installs.delivery.routing_repository)."""
-
-    id: str
-    endpoint_id: str
-    event_id: str
-    ordering_key: str
-    body: bytes
-    created_at: datetime
-
-
-async def queue(conn: asyncpg.Connection, endpoint_id: str, order: str, n: int, at: datetime = T0) -> Queued:
-    """Queue the event ``{"n": n}`` of ``order`` for the endpoint, as the router would (the
-    router's own statement is tested in test_router.py)."""
-    delivery = Queued(id=new_id("dlv"), endpoint_id=endpoint_id, event_id=new_id("evt"), ordering_key=order,
-                      body=b'{"n": %d}' % n, created_at=at)
-    await conn.execute(
-        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, ordering_key, body, status, "
-        "next_attempt_at, created_at) VALUES ($1, $2, $3, 'order.updated', $4, $5, 'pending', $6, $6)",
-        delivery.id, endpoint_id, delivery.event_id, order, delivery.body, at)
+async def queue(conn: asyncpg.Connection, endpoint_id: str, order: str, n: int, at: datetime = T0) -> NewDelivery:
+    """Queue the event ``{"n": n}`` of ``order`` for the endpoint."""
+    delivery = NewDelivery(id=new_id("dlv"), endpoint_id=endpoint_id, event_id=new_id("evt"),
+                           event_type="order.updated", ordering_key=order, body=b'{"n": %d}' % n, created_at=at)
+    assert await repository.add_delivery(conn, delivery)
     return delivery
 
 

@@ -14,6 +14,7 @@ from cryptography.exceptions import InvalidTag
 from flint_contracts.ids import new_id
 from flint_contracts.webhooks import new_secret
 from flint_installs.delivery import repository
+from flint_installs.delivery.model import NewDelivery
 from flint_installs.delivery.outcome import AttemptResult, FailureReason
 from tests.installs.delivery.store import T0, add_endpoint, queue
 
@@ -92,6 +93,15 @@ async def test_after_a_rotation_both_secrets_sign_until_the_overlap_ends(db, sea
 
 
 # ---------------------------------------------------------------- deliveries and the claim
+async def test_an_event_is_queued_once_per_endpoint(db):
+    async with db.acquire() as conn:
+        endpoint = await add_endpoint(conn)
+        first = await queue(conn, endpoint.id, "ord_a", 1)
+        again = NewDelivery(**{**first.__dict__, "id": new_id("dlv")})
+        assert not await repository.add_delivery(conn, again)
+        assert await _claim(conn) == ['{"n": 1}']
+
+
 async def test_only_the_oldest_pending_event_of_each_order_is_claimed(db):
     # given two orders with three events each, queued interleaved
     async with db.acquire() as conn:

@@ -36,6 +36,21 @@ class WebhookEndpoint:
 
 
 @dataclass(frozen=True)
+class NewDelivery:
+    """One event due for one endpoint. ``ordering_key`` is the event's subject (its order id):
+    deliveries with the same endpoint and key go out one after another, in the order added."""
+
+    id: str
+    endpoint_id: str
+    event_id: str
+    event_type: str
+    ordering_key: str
+    body: bytes
+    created_at: datetime
+    traceparent: str | None = None  # the routing's trace, continued by each attempt (migration 0005)
+
+
+@dataclass(frozen=True)
 class ClaimedDelivery:
     """A delivery reserved for one worker until its lease runs out."""
 

@@ -13,6 +13,7 @@ from flint_installs.delivery.model import (
     PENDING,
     ClaimedDelivery,
     DeliveryRecord,
+    NewDelivery,
     RecordedAttempt,
     Sealer,
     WebhookEndpoint,
@@ -162,6 +163,13 @@ async def wake_sender(conn: asyncpg.Connection) -> None:
     await conn.execute(_WAKE, WAKE_CHANNEL)
 
 
+_INSERT_DELIVERY = """
+INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, ordering_key, body, status,
+                                next_attempt_at, created_at, traceparent)
+VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $8)
+ON CONFLICT (endpoint_id, event_id) DO NOTHING
+"""
+
 # The per-order rule: a delivery is claimable only when no older pending delivery of the same
 # endpoint and ordering key exists (and its endpoint is enabled and its install active: an
 # uninstall stops webhook delivery at once), so one order's events go out one at a time and in order,
@@ -233,6 +241,15 @@ SELECT delivery_id, number, started_at, latency_ms, outcome, reason, detail, sta
 FROM webhook_delivery_attempts WHERE delivery_id = $1 ORDER BY number
 """
 _DELIVERY_STATUS = "SELECT status, attempts, next_attempt_at FROM webhook_deliveries WHERE id = $1"
+
+
+async def add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> bool:
+    """Queue ``delivery`` behind the earlier ones of its order; False when this event was
+    already queued for this endpoint (a redelivered event is not sent twice)."""
+    status = await conn.execute(_INSERT_DELIVERY, delivery.id, delivery.endpoint_id, delivery.event_id,
+                                delivery.event_type, delivery.ordering_key, delivery.body, delivery.created_at,
+                                delivery.traceparent)
+    return status == "INSERT 0 1"
 
 
 # The plan that stops early: walk due deliveries in order through their index, look up each
