@@ -223,11 +223,7 @@ async def _write(conn: asyncpg.Connection, order: Order, cause: Cause, *, new: b
     and an order event in the outbox for each published entry, in sequence order. Use cases
     record one entry at a time, so the snapshot is the order as of that entry. Returns that
     snapshot (the record as stored)."""
-    snapshot = order.to_dict()
-    events = [order_event(order.merchant_id, snapshot, entry, cause)
-              for entry in order.new_entries if entry.event_type is not None]
-    timeline = repository.NewEntries(order.new_entries, {e.sequence: e.id for e in events}, cause.causation_id)
-    staged = outbox.Staged(ORDERS_EVENTS, events)  # written by the same statement as the order
+    snapshot, timeline, staged = _rendered(order, cause)
     if new:
         if not await repository.add(conn, order, snapshot, timeline, staged):
             raise repository.ConcurrentChange(f"order {order.id} was created concurrently")
@@ -241,16 +237,23 @@ async def _write_numbered(conn: asyncpg.Connection, order: Order, cause: Cause) 
     """``_write`` for a new order built with ``repository.PENDING_NUMBER``: one statement
     takes the merchant's number and writes it in the placeholder's place. None, with nothing
     written, when ``repository.add_numbered`` cannot."""
-    snapshot = order.to_dict()
-    (entry,) = order.new_entries
-    event = order_event(order.merchant_id, snapshot, entry, cause)
-    timeline = repository.NewEntries(order.new_entries, {entry.sequence: event.id}, cause.causation_id)
-    number = await repository.add_numbered(conn, order, snapshot, timeline, outbox.Staged(ORDERS_EVENTS, [event]))
+    snapshot, timeline, staged = _rendered(order, cause)
+    number = await repository.add_numbered(conn, order, snapshot, timeline, staged)
     if number is None:
         return None
     order.pull_new_entries()
     order.number = snapshot["number"] = number
     return Created(order, snapshot)
+
+
+def _rendered(order: Order, cause: Cause) -> tuple[dict[str, Any], repository.NewEntries, outbox.Staged]:
+    """The order's record (``to_dict()``), its new timeline entries and the order events of
+    the published ones, as one write stores them (the events by the same statement)."""
+    snapshot = order.to_dict()
+    events = [order_event(order.merchant_id, snapshot, entry, cause)
+              for entry in order.new_entries if entry.event_type is not None]
+    timeline = repository.NewEntries(order.new_entries, {e.sequence: e.id for e in events}, cause.causation_id)
+    return snapshot, timeline, outbox.Staged(ORDERS_EVENTS, events)
 
 
 def order_event(merchant_id: str, snapshot: dict[str, Any], entry: TimelineEntry, cause: Cause) -> EventEnvelope:

@@ -37,9 +37,10 @@ INSERT INTO order_numbers AS n (merchant_id, last_number) VALUES ($1, $2)
 ON CONFLICT (merchant_id) DO UPDATE SET last_number = n.last_number + 1
 RETURNING last_number
 """
-_INSERT = """
-INSERT INTO orders (id, merchant_id, number, status, payment_status, customer_email, currency, tags,
-                    version, created_at, updated_at, doc)
+_ORDER_COLUMNS = """orders (id, merchant_id, number, status, payment_status, customer_email, currency, tags,
+                    version, created_at, updated_at, doc)"""
+_INSERT = f"""
+INSERT INTO {_ORDER_COLUMNS}
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb)
 ON CONFLICT (id) DO NOTHING
 RETURNING 1
@@ -89,8 +90,7 @@ numbered AS (
     ON CONFLICT (merchant_id) DO UPDATE SET last_number = n.last_number + 1
     RETURNING last_number),
 written AS (
-    INSERT INTO orders (id, merchant_id, number, status, payment_status, customer_email, currency, tags,
-                        version, created_at, updated_at, doc)
+    INSERT INTO {_ORDER_COLUMNS}
     SELECT $1, $2, last_number, $4, $5, $6, $7, $8, $9, $10, $11, replace($12, $3, last_number::text)::jsonb
       FROM numbered
     RETURNING number),
@@ -170,9 +170,7 @@ async def add(conn: asyncpg.Connection, order: Order, doc: dict[str, Any] | None
     timeline entries and ``events`` (into the outbox); False, writing nothing, when an order
     with its id exists already."""
     doc = order.to_dict() if doc is None else doc
-    columns = (order.id, order.merchant_id, order.number, order.status, doc["payment_status"],
-               _email_key(order.customer.email), order.currency, list(order.tags), order.version,
-               order.created_at, order.updated_at, dumps(doc))
+    columns = _insert_columns(order, doc, order.number, dumps(doc))
     rows = timeline.rows() if timeline else []
     if len(rows) == 1 and events is not None:
         return await conn.fetchrow(_INSERT_WITH_ENTRY_AND_EVENTS, *columns, *rows[0], *events.columns()) is not None
@@ -197,25 +195,29 @@ async def add_numbered(conn: asyncpg.Connection, order: Order, doc: dict[str, An
     where those put it): then the caller takes the number first (``next_number``). Raises
     ConcurrentChange when an order with its id exists already."""
     (row,) = timeline.rows()
-    doc_text, data = dumps(doc), row[5]
-    placed = doc_text.count(_PENDING)
-    if placed != 1 or data.count(_PENDING) > 1:
+    doc_text = dumps(doc)
+    in_doc, in_entry = doc_text.count(_PENDING), row[5].count(_PENDING)
+    if in_doc != 1 or in_entry > 1:
         return None
-    placed += data.count(_PENDING)
     columns = events.columns()
     pending = _PENDING.encode()
-    if any(payload.count(pending) != placed for payload in columns[3]):
+    if any(payload.count(pending) != in_doc + in_entry for payload in columns[3]):
         return None
     try:
-        written = await conn.fetchrow(
-            _INSERT_NUMBERED, order.id, order.merchant_id, _PENDING, order.status, doc["payment_status"],
-            _email_key(order.customer.email), order.currency, list(order.tags), order.version, order.created_at,
-            order.updated_at, doc_text, *row, *columns)
+        written = await conn.fetchrow(_INSERT_NUMBERED, *_insert_columns(order, doc, _PENDING, doc_text), *row,
+                                      *columns)
     except asyncpg.UniqueViolationError as error:
         if error.constraint_name != "orders_pkey":
             raise
         raise ConcurrentChange(f"order {order.id} was created concurrently") from None
     return written["number"]
+
+
+def _insert_columns(order: Order, doc: dict[str, Any], number: int | str, doc_text: str) -> tuple[Any, ...]:
+    """Parameters $1 to $12 of ``_INSERT`` and ``_INSERT_NUMBERED`` ($3: the number, or the
+    placeholder the statement replaces)."""
+    return (order.id, order.merchant_id, number, order.status, doc["payment_status"], _email_key(order.customer.email),
+            order.currency, list(order.tags), order.version, order.created_at, order.updated_at, doc_text)
 
 
 async def save(conn: asyncpg.Connection, order: Order, doc: dict[str, Any] | None = None,
